@@ -1,0 +1,3 @@
+from .distributed import DistributedDataParallelWrapper, SeparateDistributedDataParallel
+
+__all__ = ['DistributedDataParallelWrapper', 'SeparateDistributedDataParallel']

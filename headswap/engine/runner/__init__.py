@@ -1,0 +1,3 @@
+from .loops import ResumableIterBasedTrainLoop
+
+__all__ = ['ResumableIterBasedTrainLoop']

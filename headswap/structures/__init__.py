@@ -1,0 +1,3 @@
+from .data_sample import HeadSwapDataSample
+
+__all__ = ['HeadSwapDataSample']

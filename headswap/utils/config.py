@@ -1,0 +1,54 @@
+"""Config loading and Runner construction shared by the command-line tools."""
+import os.path as osp
+from typing import Optional
+
+from .cli import UserError
+
+__all__ = ['load_config', 'apply_tool_options', 'build_runner']
+
+
+def load_config(path: str):
+    """``Config.fromfile`` with a one-line error for a missing or broken file."""
+    from mmengine.config import Config
+    if not osp.isfile(path):
+        raise UserError(f'{path}: no such config file; give the path of a config, '
+                        'e.g. configs/head2head_aligner.py')
+    try:
+        return Config.fromfile(path)
+    except FileNotFoundError as e:
+        raise UserError(f'{path}: a file it inherits or imports does not exist ({e})') from None
+    except SyntaxError as e:
+        raise UserError(f'{path}: not a valid Python config (line {e.lineno}: {e.msg})') from None
+
+
+def apply_tool_options(cfg, cfg_options: Optional[dict], launcher: str,
+                       work_dir: Optional[str], config_path: str) -> None:
+    """Merge ``--cfg-options``, set the launcher and work dir (as OpenMMLab tools do)."""
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    cfg.launcher = launcher
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+
+
+def build_runner(cfg, launcher: str = 'none'):
+    """Register headswap, start the process group if needed and build the Runner.
+
+    On a CPU-only machine a distributed launch gets a gloo group (see
+    :func:`headswap.utils.dist.init_distributed`).
+    """
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    from .dist import init_distributed
+    from .setup_env import register_all_modules
+
+    register_all_modules(init_default_scope=False)
+    if launcher != 'none':
+        timeout = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('timeout', 1800)
+        init_distributed(launcher, timeout_s=timeout)
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)

@@ -1,0 +1,3 @@
+from .visualizer import HeadSwapVisualizer, make_image_grid
+
+__all__ = ['HeadSwapVisualizer', 'make_image_grid']
