@@ -1,1 +1,2 @@
-__all__ = []
+from .frozen import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403

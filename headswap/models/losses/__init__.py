@@ -1,0 +1,5 @@
+from .feature_matching_loss import FeatureMatchingLoss
+from .gan_loss import HingeGANLoss
+from .pixel_loss import L1Loss
+
+__all__ = ['FeatureMatchingLoss', 'HingeGANLoss', 'L1Loss']
