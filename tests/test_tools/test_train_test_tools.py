@@ -18,8 +18,8 @@ def _losses(log_text: str) -> dict:
     """{iteration: {loss_name: value}} parsed from the training log."""
     out = {}
     for m in re.finditer(r'Iter\(train\) \[\s*(\d+)/\d+\].*', log_text):
-        out[int(m.group(1))] = {k: float(v) for k, v in re.findall(r'(loss\w*): (-?[\d.]+)',
-                                                                      m.group(0))}
+        pairs = re.findall(r'(loss\w*): (-?[\d.]+)', m.group(0))
+        out[int(m.group(1))] = {k: float(v) for k, v in pairs}
     return out
 
 
