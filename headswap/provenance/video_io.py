@@ -118,8 +118,8 @@ class VideoWriter:
             self._frames += 1
         self._mux_audio(until=float(self._frames / self._rate))
 
-    def _mux_audio(self, until: Optional[float]) -> None:
-        """Interleave source audio up to ``until`` seconds (None: the rest)."""
+    def _mux_audio(self, until: float) -> None:
+        """Interleave source audio up to ``until`` seconds."""
         if self._audio_packets is None:
             return
         for packet in self._audio_packets:
@@ -133,19 +133,18 @@ class VideoWriter:
                     frame.pts = None
                     for resampled in self._resampler.resample(frame):
                         self._container.mux(self._audio_out.encode(resampled))
-            if until is not None and packet.pts is not None and \
-                    float(packet.pts * packet.time_base) >= until:
+            if packet.pts is not None and float(packet.pts * packet.time_base) >= until:
                 return
         self._audio_packets = None
 
     def close(self) -> None:
-        """Flush the encoder, copy the remaining audio, close, then sign C2PA (if enabled)."""
+        """Flush the encoder, copy audio up to the video's end, close, sign C2PA (if enabled)."""
         if self._closed:
             return
         self._closed = True
         try:
             self._container.mux(self._video.encode(None))
-            self._mux_audio(until=None)
+            self._mux_audio(until=float(self._frames / self._rate))  # audio ends with the video
             if self._resampler is not None:
                 self._container.mux(self._audio_out.encode(None))
         finally:

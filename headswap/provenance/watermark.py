@@ -40,6 +40,8 @@ class WatermarkResult:
     hypothesis: str  # 'aligned' or 'cropped'
     scale: float = 1.0
     frames: int = 1
+    aligned_score: float = 0.0
+    crop_score: Optional[float] = None  # None when the crop search did not run
 
     def as_dict(self) -> dict:
         return dict(detected=self.detected, score=round(self.score, 3),
@@ -174,7 +176,8 @@ class SpreadSpectrumWatermark:
     def embed_image(self, rgb: np.ndarray) -> np.ndarray:
         """Watermark one ``(H, W, 3)`` uint8 RGB image on the CPU."""
         rgb = _check_rgb(rgb)
-        t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).unsqueeze(0)
+        rgb = np.ascontiguousarray(rgb) if rgb.flags.writeable else rgb.copy()
+        t = torch.from_numpy(rgb).permute(2, 0, 1).unsqueeze(0)
         return self.embed(t)[0].permute(1, 2, 0).contiguous().numpy()
 
     # ------------------------------------------------------------------ detection
@@ -197,7 +200,7 @@ class SpreadSpectrumWatermark:
         near = np.concatenate([near[:, -1:], near[:, :2]], axis=1)
         aligned = float(near.max())
         best = WatermarkResult(aligned >= self.threshold, aligned, self.threshold, 'aligned',
-                               1.0, frames)
+                               1.0, frames, aligned)
         if best.detected or not search_crops:
             return best
         crop_best, crop_scale = float(z.max()), 1.0
@@ -208,9 +211,10 @@ class SpreadSpectrumWatermark:
             peak = float(self._zmap(canvas).max())
             if peak > crop_best:
                 crop_best, crop_scale = peak, scale
+        best.crop_score = crop_best
         if crop_best >= self.crop_threshold:
             return WatermarkResult(True, crop_best, self.crop_threshold, 'cropped', crop_scale,
-                                   frames)
+                                   frames, aligned, crop_best)
         return best
 
     def _zmap(self, residual: np.ndarray) -> np.ndarray:
