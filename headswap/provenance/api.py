@@ -137,5 +137,3 @@ def read_provenance(path: str) -> Dict[str, Any]:
             'watermark': fields.get('watermark'),
             'digital_source_type': fields.get('digital_source_type',
                                               DIGITAL_SOURCE_TYPE if synthetic else None)}
-
-

@@ -1,4 +1,4 @@
-"""Invisible spread-spectrum watermark: keyed, band-limited luminance pattern + correlation detector.
+"""Invisible spread-spectrum watermark: a keyed band-limited luminance pattern and its detector.
 
 Design (``headswap-ss-v1``, zero-bit: it answers "was this made by headswap?"):
 
