@@ -57,7 +57,12 @@ class SpreadSpectrumWatermark:
         strength: pattern amplitude in 8-bit luminance levels before the texture mask.
         grid: side of the normalised detection grid.
         band: (low, high) radial frequencies of the pattern in cycles per image.
+        tilt: coefficient amplitude grows as ``(f / high) ** tilt``: the low frequencies are the
+            most visible and, after whitening, the least useful to the detector.
         mask_range: (min, max) of the texture mask multiplier.
+        small_frame_gain: frames smaller than 512x512 get up to this much more strength
+            (``sqrt(512 * 512 / (H * W))``, capped): detection evidence grows with the pixel
+            count, and codecs quantise small frames harder.
         threshold: z-score needed for the aligned hypothesis.
         crop_threshold: z-score needed for the crop search.
         crop_scales: kept fractions of each side searched for cropped inputs.
@@ -67,12 +72,14 @@ class SpreadSpectrumWatermark:
 
     def __init__(self,
                  key: str = 'headswap',
-                 strength: float = 2.0,
+                 strength: float = 1.75,
                  grid: int = 256,
                  band: Tuple[float, float] = (12.0, 80.0),
-                 mask_range: Tuple[float, float] = (0.5, 2.0),
+                 tilt: float = 1.0,
+                 mask_range: Tuple[float, float] = (0.4, 1.5),
+                 small_frame_gain: float = 1.5,
                  threshold: float = 5.0,
-                 crop_threshold: float = 7.0,
+                 crop_threshold: float = 7.5,
                  crop_scales: Sequence[float] = tuple(np.round(np.arange(0.98, 0.79, -0.02), 2))
                  ) -> None:
         if not 0 < band[0] < band[1] < grid / 2:
@@ -81,7 +88,9 @@ class SpreadSpectrumWatermark:
         self.strength = float(strength)
         self.grid = int(grid)
         self.band = band
+        self.tilt = float(tilt)
         self.mask_range = mask_range
+        self.small_frame_gain = float(small_frame_gain)
         self.threshold = float(threshold)
         self.crop_threshold = float(crop_threshold)
         self.crop_scales = tuple(float(s) for s in crop_scales)
@@ -91,7 +100,7 @@ class SpreadSpectrumWatermark:
 
     # ------------------------------------------------------------------ pattern
     def _make_spectrum(self) -> np.ndarray:
-        """Unit-magnitude, keyed random phases on the band of a (grid, grid // 2 + 1) rfft2."""
+        """Keyed random phases on the band of a (grid, grid // 2 + 1) rfft2, tilted amplitude."""
         seed = int.from_bytes(hashlib.sha256(self.key.encode('utf-8')).digest()[:8], 'little')
         rng = np.random.default_rng(seed)
         g = self.grid
@@ -102,7 +111,8 @@ class SpreadSpectrumWatermark:
         band[:, 0] = False  # the DC / Nyquist columns need Hermitian symmetry: leave them out
         band[:, -1] = False
         phase = rng.uniform(0.0, 2.0 * np.pi, size=band.shape)
-        return np.where(band, np.exp(1j * phase), 0).astype(np.complex128)
+        amplitude = (radius / self.band[1]) ** self.tilt
+        return np.where(band, amplitude * np.exp(1j * phase), 0).astype(np.complex128)
 
     def pattern(self, height: int, width: int) -> np.ndarray:
         """The (H, W) float32 pattern with unit standard deviation (cached per size)."""
@@ -151,7 +161,8 @@ class SpreadSpectrumWatermark:
         step = 2 if min(h, w) >= 512 else 1
         sub = frames[:, :, ::step, ::step].float()
         luma = (sub[:, 0] * _LUMA[0] + sub[:, 1] * _LUMA[1] + sub[:, 2] * _LUMA[2]).unsqueeze(1)
-        delta = self.strength * self._texture_mask(luma, (h, w), step) * pat  # (N, 1, H, W)
+        gain = min(self.small_frame_gain, max(1.0, (512 * 512 / (h * w)) ** 0.5))
+        delta = self.strength * gain * self._texture_mask(luma, (h, w), step) * pat  # (N,1,H,W)
         if frames.dtype == torch.uint8:
             # round(x + d) == x + round(d) for integer x: add a rounded int16 delta
             out = frames.to(torch.int16).add_(delta.round_().to(torch.int16))

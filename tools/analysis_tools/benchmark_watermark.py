@@ -46,6 +46,7 @@ def parse_args() -> argparse.Namespace:
                    help="watermark to evaluate: headswap's, or invisible-watermark's for "
                    'comparison (pip install invisible-watermark)')
     p.add_argument('--strength', type=float, default=None, help='headswap watermark strength')
+    p.add_argument('--tilt', type=float, default=None, help='headswap watermark spectral tilt')
     p.add_argument('--no-timing', action='store_true', help='skip the embedding-time part')
     p.add_argument('--seed', type=int, default=0)
     return p.parse_args()
@@ -152,10 +153,11 @@ class Method:
 
 
 class Headswap(Method):
-    def __init__(self, strength: float = None) -> None:
-        kw = {} if strength is None else dict(strength=strength)
+    def __init__(self, strength: float = None, tilt: float = None) -> None:
+        kw = {k: v for k, v in dict(strength=strength, tilt=tilt).items() if v is not None}
         self.wm = SpreadSpectrumWatermark(**kw)
-        self.name = f'headswap {self.wm.name} (strength {self.wm.strength})'
+        self.name = (f'headswap {self.wm.name} (strength {self.wm.strength}, '
+                     f'tilt {self.wm.tilt})')
 
     def embed(self, rgb):
         return self.wm.embed_image(rgb)
@@ -333,7 +335,7 @@ def main() -> None:
         'bigbuckbunny 1280x720 (CG)': dict(frames=bunny, video=True, fps=bb_fps, image_step=2),
         'skimage photos (real)': dict(frames=photos, video=False),
     }
-    method: Method = (Headswap(args.strength) if args.method == 'headswap'
+    method: Method = (Headswap(args.strength, args.tilt) if args.method == 'headswap'
                       else InvisibleWatermark(args.method))
     print(f'benchmark_watermark: {method.name}; {sum(len(g["frames"]) for g in groups.values())} '
           'source frames', flush=True)
