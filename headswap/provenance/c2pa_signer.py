@@ -85,21 +85,32 @@ def local_signer_paths(directory: Optional[str] = None) -> Tuple[str, str]:
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
                 ca_key.public_key()), critical=False)
             .sign(ca_key, hashes.SHA256()))
-    os.makedirs(directory, exist_ok=True)
+    # write everything into a private folder, then rename it into place in one step, so two
+    # processes starting at once never pair one's certificate with the other's key
+    parent = osp.dirname(osp.abspath(directory))
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix='.c2pa-', dir=parent)
     pem = serialization.Encoding.PEM
-    tmp_chain, tmp_key = chain_path + '.tmp', key_path + '.tmp'
-    with open(tmp_chain, 'wb') as f:
+    with open(osp.join(staging, 'chain.pem'), 'wb') as f:
         f.write(leaf.public_bytes(pem) + ca.public_bytes(pem))
-    fd = os.open(tmp_key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(osp.join(staging, 'key.pem'), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, 'wb') as f:
         f.write(key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
                                   serialization.NoEncryption()))
-    with open(osp.join(directory, 'README.txt'), 'w') as f:
+    with open(osp.join(staging, 'README.txt'), 'w') as f:
         f.write('Local, self-issued C2PA signing certificate made by headswap. It is NOT on any\n'
                 'C2PA trust list: validators report signingCredential.untrusted. It labels\n'
                 'files as synthetic; it proves nothing about who made them.\n')
-    os.replace(tmp_chain, chain_path)
-    os.replace(tmp_key, key_path)
+    try:
+        os.rename(staging, directory)
+    except OSError:  # another process got there first (or an empty folder exists)
+        if not (osp.isfile(chain_path) and osp.isfile(key_path)):
+            if osp.isdir(directory) and not os.listdir(directory):
+                os.rmdir(directory)
+                os.rename(staging, directory)
+                return chain_path, key_path
+            raise
+        shutil.rmtree(staging, ignore_errors=True)
     return chain_path, key_path
 
 
