@@ -41,6 +41,7 @@ def _run_signature(settings: dict, models: dict) -> dict:
 
 
 def _check_signature(out_root: str, signature: dict) -> None:
+    """Refuse to resume an output folder made with other settings."""
     path = osp.join(out_root, '.shards', 'settings.json')
     if osp.isfile(path):
         old = read_json(path)
@@ -51,8 +52,6 @@ def _check_signature(out_root: str, signature: dict) -> None:
             raise UserError(
                 f'{out_root}: was prepared with other settings ({", ".join(sorted(set(diff)))} '
                 f'differ; see {path}); resume with the same settings or use a new output folder')
-    else:
-        atomic_write_json(path, signature)
 
 
 def _init_worker(settings: dict, models: dict, threads: int) -> None:
@@ -65,8 +64,11 @@ def _init_worker(settings: dict, models: dict, threads: int) -> None:
 
 
 def _work(args) -> dict:
-    source, out_root = args
+    source, out_root, signature = args
     shard = _WORKER.process(source, out_root)
+    settings_file = osp.join(out_root, '.shards', 'settings.json')
+    if not osp.isfile(settings_file):
+        atomic_write_json(settings_file, signature)
     atomic_write_json(shard_path(out_root, source), shard)
     return {k: v for k, v in shard.items() if k != 'data_list'} | dict(kept=len(shard['data_list']))
 
@@ -119,8 +121,9 @@ def prepare_dataset(input_root: str, out_root: str, settings: Optional[dict] = N
         raise UserError(f'{input_root}: no videos ({", ".join(("mp4", "avi", "mov", "mkv"))}, '
                         '...) or images found')
     os.makedirs(out_root, exist_ok=True)
-    _check_signature(out_root, _run_signature(
-        settings, {k: copy.deepcopy(v) for k, v in models.items()}))
+    signature = _run_signature(settings, {k: copy.deepcopy(v) for k, v in models.items()})
+    # written just before the first shard, so a run that fails to start leaves no trace
+    _check_signature(out_root, signature)
     for path in ignored:
         logger.warning('%s: ignored (not a video or image file)', path)
 
@@ -159,13 +162,13 @@ def prepare_dataset(input_root: str, out_root: str, settings: Optional[dict] = N
             threads = max(1, (os.cpu_count() or 1) // workers)
             with ctx.Pool(workers, initializer=_init_worker,
                           initargs=(settings, models, threads)) as pool:
-                for r in pool.imap_unordered(_work, [(s, out_root) for s in todo]):
+                for r in pool.imap_unordered(_work, [(s, out_root, signature) for s in todo]):
                     report(r)
         elif todo:
             global _WORKER
             _WORKER = ClipProcessor(settings, **copy.deepcopy(models))
             for src in todo:
-                report(_work((src, out_root)))
+                report(_work((src, out_root, signature)))
     finally:
         if bar is not None:
             bar.close()
