@@ -100,17 +100,7 @@ class Head2HeadDataset(TalkingHeadDataset):
             self._targets = keep
         else:
             self._source_pools = pools
-            self._targets = list(range(len(data_list)))
-        self._frames = data_list
         return data_list
-
-    def __len__(self) -> int:
-        if not self._fully_initialized:
-            self.full_init()
-        return len(self._targets)
-
-    def get_data_info(self, idx: int) -> dict:
-        return super().get_data_info(self._targets[idx])
 
     def prepare_data(self, idx: Union[int, Tuple[int, int]]):
         idx, k = idx if isinstance(idx, tuple) else (idx, self.source_choices[-1])
@@ -122,8 +112,7 @@ class Head2HeadDataset(TalkingHeadDataset):
         pool = self._source_pools[idx]
         chosen = np.sort(rng.choice(len(pool), size=k, replace=False))
         results = self.frame_info(info)
-        results['sources'] = [self.frame_info(super(Head2HeadDataset, self).get_data_info(
-            int(pool[j]))) for j in chosen]
+        results['sources'] = [self.frame_info(self.frame_data(int(pool[j]))) for j in chosen]
         results['num_sources'] = k
         results['sample_idx'] = idx
         return self.pipeline(results)

@@ -16,7 +16,7 @@ _REQUIRED = ('identity', 'video', 'clip', 'frame', 'img_path')
 class TalkingHeadDataset(BaseDataset):
     """Frames of a prepared talking-head dataset (``index.json``, docs/en/data_format.md).
 
-    One sample per frame. The stage datasets (:class:`Head2HeadDataset`,
+    One sample per frame (a *target*). The stage datasets (:class:`Head2HeadDataset`,
     :class:`Head2SceneDataset`) add the frames they pair with it. Paths in the
     index are relative to ``data_root``. Frames are grouped by identity, video
     and clip (``self.clips``, ``self.videos``, ``self.identities``: name ->
@@ -43,7 +43,8 @@ class TalkingHeadDataset(BaseDataset):
         self.videos: Dict[Tuple[str, str], List[int]] = {}
         self.identities: Dict[str, List[int]] = {}
         self.frame_numbers = np.zeros(0, np.int64)   # per sample index
-        self.clip_ids = np.zeros(0, np.int64)        # per sample index, position in self.clips
+        self.clip_ids = np.zeros(0, np.int64)        # per frame, position in self.clips
+        self._targets: List[int] = []                # sample index -> frame index
         super().__init__(ann_file=ann_file, data_root=data_root, **kwargs)
 
     def load_data_list(self) -> List[dict]:
@@ -88,10 +89,24 @@ class TalkingHeadDataset(BaseDataset):
             identities[d['identity']].append(i)
         self.clips, self.videos, self.identities = dict(clips), dict(videos), dict(identities)
         clip_ids = {key: n for n, key in enumerate(self.clips)}
+        self._targets = list(range(len(data_list)))
         self.frame_numbers = np.array([d['frame'] for d in data_list], dtype=np.int64)
         self.clip_ids = np.array([clip_ids[(d['identity'], d['video'], d['clip'])]
                                   for d in data_list], dtype=np.int64)
         return data_list
+
+    def __len__(self) -> int:
+        if not self._fully_initialized:
+            self.full_init()
+        return len(self._targets)
+
+    def get_data_info(self, idx: int) -> dict:
+        """The target frame of sample ``idx``."""
+        return self.frame_data(self._targets[idx])
+
+    def frame_data(self, frame_idx: int) -> dict:
+        """Any frame of the index, by its position in the sorted frame list."""
+        return super().get_data_info(frame_idx)
 
     def rng(self, idx: int) -> np.random.RandomState:
         """Where this sample's random choices come from.

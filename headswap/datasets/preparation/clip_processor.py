@@ -163,7 +163,7 @@ class ClipProcessor:
                         continue
                     info, mat = by_frame[idx]
                     crop = cv2.warpAffine(img, mat, (s['size'], s['size']),
-                                          flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+                                          flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
                     lm = transform_points(info.landmarks, mat)
                     blur = blur_score(crop, lm)
                     if blur < s['min_blur']:
