@@ -3,7 +3,7 @@ import copy
 import os.path as osp
 import time
 from dataclasses import dataclass
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -39,6 +39,7 @@ class _FrameInfo:
     box: np.ndarray
     landmarks: np.ndarray
     landmark_score: float
+    keypoints: Optional[np.ndarray] = None  # the detector's own 5 points, if any
 
 
 def blur_score(crop: np.ndarray, landmarks: np.ndarray) -> float:
@@ -67,7 +68,8 @@ class ClipProcessor:
         detector, landmarker, parser: Configs (or built instances) of
             :class:`~headswap.models.frozen.BaseFaceDetector`,
             :class:`~headswap.models.frozen.BaseFaceLandmarker` and
-            :class:`~headswap.models.frozen.BaseFaceParser`.
+            :class:`~headswap.models.frozen.BaseFaceParser` (None: only for
+            :meth:`alignment_jitter`, which writes nothing).
     """
 
     def __init__(self, settings: dict, detector, landmarker, parser):
@@ -78,7 +80,7 @@ class ClipProcessor:
         self.settings = {**DEFAULT_SETTINGS, **settings}
         self.detector = self._build(detector)
         self.landmarker = self._build(landmarker)
-        self.parser = self._build(parser)
+        self.parser = None if parser is None else self._build(parser)
         s = self.settings
         self.template = template_points(s['crop_scale'], s['size'], s['y_offset'])
 
@@ -120,19 +122,76 @@ class ClipProcessor:
             boxes = np.stack([c[2] for c in cand])
             kps = None if any(c[3] is None for c in cand) else np.stack([c[3] for c in cand])
             lms, scores = self.landmarker.predict([c[1] for c in cand], boxes, kps)
-            for (idx, _, box, _), lm, score in zip(cand, lms, scores):
+            for (idx, _, box, kp), lm, score in zip(cand, lms, scores):
                 if score < s['min_landmark_score']:
                     drops['low_landmark_score'] += 1
                     continue
-                kept.append(_FrameInfo(idx, box, np.asarray(lm, np.float64), float(score)))
+                kept.append(_FrameInfo(idx, box, np.asarray(lm, np.float64), float(score),
+                                       None if kp is None else np.asarray(kp, np.float64)))
         return kept, decoded
 
-    def _transforms(self, source: ClipSource, infos: List[_FrameInfo]) -> List[np.ndarray]:
+    def _transforms(self, source: ClipSource, infos: List[_FrameInfo],
+                    sigma: Optional[float] = None) -> List[np.ndarray]:
         pts = np.stack([five_points(f.landmarks) for f in infos])
         if source.kind == 'video':
-            pts = smooth_points(pts, np.array([f.frame for f in infos]),
-                                self.settings['smooth_sigma'])
+            sigma = self.settings['smooth_sigma'] if sigma is None else sigma
+            pts = smooth_points(pts, np.array([f.frame for f in infos]), sigma)
         return [similarity_transform(p, self.template) for p in pts]
+
+    def alignment_jitter(self, source: ClipSource,
+                         sigmas: Sequence[float] = (0.0, 2.0)) -> Dict[float, dict]:
+        """Temporal stability of the aligned crops of a clip, per smoothing sigma.
+
+        Two measures, in pixels of the ``size`` x ``size`` crop, over pairs of
+        kept frames one ``stride`` apart:
+
+        * ``eye_jitter``: mean frame-to-frame shift of the eye region, found by
+          phase correlation of the aligned crops around the template's eyes.
+          It is measured on the images, independently of the landmarks that
+          drive the alignment (those are pinned to the template without
+          smoothing, however noisy, so they would report ~0).
+        * ``crop_jitter``: mean high-frequency motion of the crop window in the
+          scene, ``|c[t+1] - 2 c[t] + c[t-1]|`` of the crop corners mapped to
+          the source frame (crop pixels): the shake of the whole picture that
+          landmark noise causes and smoothing removes.
+
+        Returns:
+            ``{sigma: dict(eye_jitter=..., crop_jitter=..., pairs=...)}``.
+        """
+        import cv2
+        drops = {r: 0 for r in DROP_REASONS}
+        infos, _ = self._analyse(source, drops)
+        if len(infos) < 3:
+            raise ValueError(f'{source.display}: fewer than 3 usable frames')
+        images = {i: img for i, img in iter_frames(source, self.settings['stride'],
+                                                   self.settings['max_frames'])
+                  if i in {f.frame for f in infos}}
+        size = self.settings['size']
+        eyes = self.template[:2]
+        half = np.array([0.35, 0.25]) * (eyes[1, 0] - eyes[0, 0]) * 2
+        (x0, y0), (x1, y1) = np.round(eyes.min(0) - half).astype(int), \
+            np.round(eyes.max(0) + half).astype(int)
+        window = cv2.createHanningWindow((x1 - x0, y1 - y0), cv2.CV_64F)
+        corners = np.array([[0, 0], [size, 0], [size, size], [0, size]], np.float64)
+        frames = np.array([f.frame for f in infos])
+        adjacent = np.diff(frames) == self.settings['stride']
+        both = adjacent[1:] & adjacent[:-1]
+        out = {}
+        for sigma in sigmas:
+            mats = self._transforms(source, infos, sigma)
+            crops = [cv2.cvtColor(cv2.warpAffine(images[f.frame], m, (size, size)),
+                                  cv2.COLOR_RGB2GRAY)[y0:y1, x0:x1].astype(np.float64)
+                     for f, m in zip(infos, mats)]
+            shifts = np.array([np.hypot(*cv2.phaseCorrelate(a, b, window)[0])
+                               for a, b in zip(crops[:-1], crops[1:])])
+            scene = np.stack([transform_points(corners, cv2.invertAffineTransform(m))
+                              for m in mats])
+            scale = np.array([np.sqrt(abs(np.linalg.det(m[:, :2]))) for m in mats])
+            accel = np.linalg.norm(scene[2:] - 2 * scene[1:-1] + scene[:-2], axis=-1).mean(-1)
+            out[float(sigma)] = dict(eye_jitter=float(shifts[adjacent].mean()),
+                                     crop_jitter=float((accel * scale[1:-1])[both].mean()),
+                                     pairs=int(adjacent.sum()))
+        return out
 
     # pass 2 -----------------------------------------------------------------
     def process(self, source: ClipSource, out_root: str) -> dict:
@@ -181,6 +240,8 @@ class ClipProcessor:
         return shard
 
     def _write(self, pending: list, rel: str, out_root: str) -> List[dict]:
+        if self.parser is None:
+            raise ValueError('ClipProcessor was built without a parser')
         crops = [p[1] for p in pending]
         lms = np.stack([p[2] for p in pending])
         maps = self.parser.parse(crops, lms)

@@ -46,7 +46,7 @@ def _check_signature(out_root: str, signature: dict) -> None:
     if osp.isfile(path):
         old = read_json(path)
         if old != signature:
-            diff = [k for k in ('settings', 'models') for kk in
+            diff = [kk for k in ('settings', 'models') for kk in
                     set(old.get(k, {})) | set(signature[k])
                     if old.get(k, {}).get(kk) != signature[k].get(kk)]
             raise UserError(
