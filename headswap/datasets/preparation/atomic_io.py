@@ -7,7 +7,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ['atomic_write_bytes', 'atomic_write_json', 'atomic_write_image', 'read_json']
+__all__ = [
+    'atomic_write_bytes', 'atomic_write_json', 'atomic_write_image', 'read_json',
+    'remove_stale_tmp'
+]
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
@@ -23,6 +26,16 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
         if osp.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def remove_stale_tmp(folder: str) -> int:
+    """Delete temporary files a killed writer left in ``folder``; returns how many."""
+    if not osp.isdir(folder):
+        return 0
+    stale = [f for f in os.listdir(folder) if f.startswith('.tmp-')]
+    for name in stale:
+        os.unlink(osp.join(folder, name))
+    return len(stale)
 
 
 def atomic_write_json(path: str, obj: Any) -> None:

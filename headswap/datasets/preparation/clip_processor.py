@@ -9,7 +9,7 @@ import numpy as np
 
 from .alignment import (five_points, similarity_transform, smooth_points, template_points,
                         transform_points)
-from .atomic_io import atomic_write_image
+from .atomic_io import atomic_write_image, remove_stale_tmp
 from .sources import ClipSource, SourceError, iter_frames
 
 __all__ = ['ClipProcessor', 'DROP_REASONS', 'blur_score', 'DEFAULT_SETTINGS']
@@ -209,12 +209,14 @@ class ClipProcessor:
         shard = dict(identity=source.identity, video=source.video, clip=source.clip,
                      source=source.display, status='ok', reason='', decoded=0,
                      dropped=drops, seconds=0.0, data_list=[])
+        rel = osp.join(source.identity, source.video, source.clip)
+        for folder in ('frames', 'parsing'):  # a killed run may have left some
+            remove_stale_tmp(osp.join(out_root, folder, rel))
         try:
             infos, decoded = self._analyse(source, drops)
             shard['decoded'] = decoded
             mats = self._transforms(source, infos) if infos else []
             by_frame = {f.frame: (f, m) for f, m in zip(infos, mats)}
-            rel = osp.join(source.identity, source.video, source.clip)
             pending = []
             if by_frame:
                 for idx, img in iter_frames(source, s['stride'], s['max_frames']):

@@ -17,7 +17,7 @@ import time
 from typing import Dict, List, Optional
 
 from headswap.utils.cli import UserError
-from .atomic_io import atomic_write_json, read_json
+from .atomic_io import atomic_write_json, read_json, remove_stale_tmp
 from .clip_processor import DEFAULT_SETTINGS, DROP_REASONS, ClipProcessor
 from .sources import ClipSource, SourceError, discover_sources
 
@@ -69,7 +69,9 @@ def _work(args) -> dict:
     settings_file = osp.join(out_root, '.shards', 'settings.json')
     if not osp.isfile(settings_file):
         atomic_write_json(settings_file, signature)
-    atomic_write_json(shard_path(out_root, source), shard)
+    path = shard_path(out_root, source)
+    remove_stale_tmp(osp.dirname(path))
+    atomic_write_json(path, shard)
     return {k: v for k, v in shard.items() if k != 'data_list'} | dict(kept=len(shard['data_list']))
 
 
@@ -121,6 +123,7 @@ def prepare_dataset(input_root: str, out_root: str, settings: Optional[dict] = N
         raise UserError(f'{input_root}: no videos ({", ".join(("mp4", "avi", "mov", "mkv"))}, '
                         '...) or images found')
     os.makedirs(out_root, exist_ok=True)
+    remove_stale_tmp(out_root)
     signature = _run_signature(settings, {k: copy.deepcopy(v) for k, v in models.items()})
     # written just before the first shard, so a run that fails to start leaves no trace
     _check_signature(out_root, signature)

@@ -101,6 +101,11 @@ def test_killed_run_resumes_to_the_same_index(tmp_path):
     assert 1 <= len(done) < 4, 'the run finished before it could be killed'
     assert not osp.exists(osp.join(out, 'index.json'))
 
+    # what a kill during a write leaves: temporary files (cleaned up when their clip is redone)
+    planted = [osp.join(out, '.tmp-index'), osp.join(out, 'frames/id3/vid/00001/.tmp-frame')]
+    for path in planted:
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        open(path, 'wb').write(b'half')
     summary = _load_tool().main([args[0], out] + args[1:])  # the same command, rerun
     assert summary['clips_resumed'] == len(done)
     assert summary['clips_processed'] == 4 - len(done)
