@@ -103,7 +103,8 @@ def prepare_dataset(input_root: str, out_root: str, settings: Optional[dict] = N
         workers: Worker processes; 0 runs everything in this process.
         retry_failed: Process clips again whose shard records a failure.
         progress: Show a progress bar.
-        clip_filter: Only clips whose ``identity/video/clip`` contains this string.
+        clip_filter: Only process clips whose ``identity/video/clip`` contains this
+            string (the index still lists every finished clip).
 
     Returns:
         The summary (see :func:`format_summary`).
@@ -117,8 +118,6 @@ def prepare_dataset(input_root: str, out_root: str, settings: Optional[dict] = N
         sources, ignored = discover_sources(input_root)
     except SourceError as e:
         raise UserError(str(e)) from None
-    if clip_filter:
-        sources = [s for s in sources if clip_filter in '/'.join(s.key)]
     if not sources:
         raise UserError(f'{input_root}: no videos ({", ".join(("mp4", "avi", "mov", "mkv"))}, '
                         '...) or images found')
@@ -132,6 +131,8 @@ def prepare_dataset(input_root: str, out_root: str, settings: Optional[dict] = N
 
     todo: List[ClipSource] = []
     for src in sources:
+        if clip_filter and clip_filter not in '/'.join(src.key):
+            continue
         path = shard_path(out_root, src)
         if osp.isfile(path):
             if retry_failed and read_json(path).get('status') == 'failed':

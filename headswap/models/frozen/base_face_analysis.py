@@ -84,4 +84,4 @@ class BaseFaceParser(metaclass=ABCMeta):
     @abstractmethod
     def parse(self, images: Sequence[np.ndarray],
               landmarks: Optional[np.ndarray] = None) -> np.ndarray:
-        """``B`` aligned crops (and their ``(B, 68, 2)`` landmarks) -> ``(B, H, W)`` uint8 labels."""
+        """B aligned crops (and their ``(B, 68, 2)`` landmarks) -> ``(B, H, W)`` uint8 labels."""
