@@ -123,7 +123,9 @@ class ClipProcessor:
             kps = None if any(c[3] is None for c in cand) else np.stack([c[3] for c in cand])
             lms, scores = self.landmarker.predict([c[1] for c in cand], boxes, kps)
             for (idx, _, box, kp), lm, score in zip(cand, lms, scores):
-                if score < s['min_landmark_score']:
+                # NaN or collapsed points (a failed landmarker) count as unconfident
+                if not score >= s['min_landmark_score'] or not np.isfinite(lm).all() \
+                        or np.ptp(five_points(lm), axis=0).min() < 1.0:
                     drops['low_landmark_score'] += 1
                     continue
                 kept.append(_FrameInfo(idx, box, np.asarray(lm, np.float64), float(score),

@@ -63,9 +63,24 @@ def _init_worker(settings: dict, models: dict, threads: int) -> None:
     _WORKER = ClipProcessor(settings, **copy.deepcopy(models))
 
 
-def _work(args) -> dict:
-    source, out_root, signature = args
-    shard = _WORKER.process(source, out_root)
+def _process_and_store(processor: ClipProcessor, source: ClipSource, out_root: str,
+                       signature: dict) -> dict:
+    """Process one clip and write its shard; returns the shard without its entries.
+
+    An unexpected error in one clip (a bug, a frame a library chokes on) is recorded as
+    that clip's failure and the run goes on (``HEADSWAP_DEBUG=1`` raises it instead).
+    """
+    try:
+        shard = processor.process(source, out_root)
+    except (KeyboardInterrupt, MemoryError):
+        raise
+    except Exception as e:  # noqa: BLE001
+        if os.environ.get('HEADSWAP_DEBUG'):
+            raise
+        shard = dict(identity=source.identity, video=source.video, clip=source.clip,
+                     source=source.display, status='failed',
+                     reason=f'unexpected {type(e).__name__}: {e}', decoded=0,
+                     dropped={r: 0 for r in DROP_REASONS}, seconds=0.0, data_list=[])
     settings_file = osp.join(out_root, '.shards', 'settings.json')
     if not osp.isfile(settings_file):
         atomic_write_json(settings_file, signature)
@@ -73,6 +88,10 @@ def _work(args) -> dict:
     remove_stale_tmp(osp.dirname(path))
     atomic_write_json(path, shard)
     return {k: v for k, v in shard.items() if k != 'data_list'} | dict(kept=len(shard['data_list']))
+
+
+def _work(args) -> dict:
+    return _process_and_store(_WORKER, *args)
 
 
 def _model_name(cfg) -> str:
@@ -152,9 +171,7 @@ def prepare_dataset(input_root: str, out_root: str, settings: Optional[dict] = N
         results.append(r)
         decoded_now += r['decoded']
         if r['status'] == 'failed':
-            msg = f'{r["source"]}: skipped, {r["reason"]}'
-            (bar.write if bar is not None else logger.warning)(msg)
-            logger.warning(msg)
+            logger.warning('%s: skipped, %s', r['source'], r['reason'])
         if bar is not None:
             bar.update(1)
             bar.set_postfix(frames=decoded_now,
@@ -169,10 +186,9 @@ def prepare_dataset(input_root: str, out_root: str, settings: Optional[dict] = N
                 for r in pool.imap_unordered(_work, [(s, out_root, signature) for s in todo]):
                     report(r)
         elif todo:
-            global _WORKER
-            _WORKER = ClipProcessor(settings, **copy.deepcopy(models))
+            processor = ClipProcessor(settings, **copy.deepcopy(models))
             for src in todo:
-                report(_work((src, out_root, signature)))
+                report(_process_and_store(processor, src, out_root, signature))
     finally:
         if bar is not None:
             bar.close()
