@@ -47,7 +47,7 @@ def main(argv=None) -> list:
     p.add_argument('--random-weights', action='store_true')
     args = p.parse_args(argv)
     with friendly_errors('benchmark_preparation.py'):
-        from headswap.datasets.preparation import prepare_dataset
+        from headswap.datasets.preparation import prepare_dataset, set_models_device
         from headswap.utils.config import load_config
         cfg = load_config(args.config)
         tmp = tempfile.mkdtemp(prefix='headswap-bench-')
@@ -57,10 +57,10 @@ def main(argv=None) -> list:
             for device in args.devices:
                 for workers in args.workers:
                     models = {k: cfg[k].to_dict() for k in ('detector', 'landmarker', 'parser')}
-                    for m in models.values():
-                        if m['type'] in ('MMPoseFaceLandmarker', 'MMSegFaceParser'):
-                            m['device'] = device
-                            if args.random_weights:
+                    set_models_device(models, device)
+                    if args.random_weights:
+                        for m in models.values():
+                            if 'checkpoint' in m:
                                 m['checkpoint'] = None
                     settings = dict(cfg.get('preparation', {}), stride=args.stride,
                                     batch_size=args.batch_size, min_face_size=0, min_blur=0,

@@ -50,7 +50,8 @@ def main(argv=None) -> dict:
     logging.basicConfig(level=logging.INFO, format='%(levelname)s %(message)s',
                         stream=sys.stderr)
     with friendly_errors('prepare_talking_heads.py'):
-        from headswap.datasets.preparation import format_summary, prepare_dataset
+        from headswap.datasets.preparation import (format_summary, prepare_dataset,
+                                                   set_models_device)
         from headswap.utils.config import load_config
         cfg = load_config(args.config)
         if args.cfg_options:
@@ -61,9 +62,7 @@ def main(argv=None) -> dict:
                 settings[key] = getattr(args, key)
         models = {k: cfg[k].to_dict() for k in ('detector', 'landmarker', 'parser') if k in cfg}
         if args.device is not None:
-            for m in models.values():
-                if m.get('type') in ('MMPoseFaceLandmarker', 'MMSegFaceParser'):
-                    m['device'] = args.device
+            set_models_device(models, args.device)
         summary = prepare_dataset(args.input, args.out, settings, workers=args.workers,
                                   retry_failed=args.retry_failed,
                                   progress=not args.no_progress, clip_filter=args.only,

@@ -21,7 +21,7 @@ from .atomic_io import atomic_write_json, read_json, remove_stale_tmp
 from .clip_processor import DEFAULT_SETTINGS, DROP_REASONS, ClipProcessor
 from .sources import ClipSource, SourceError, discover_sources
 
-__all__ = ['prepare_dataset', 'merge_index', 'format_summary', 'shard_path']
+__all__ = ['prepare_dataset', 'merge_index', 'format_summary', 'shard_path', 'set_models_device']
 
 logger = logging.getLogger('headswap.prepare')
 
@@ -92,6 +92,22 @@ def _process_and_store(processor: ClipProcessor, source: ClipSource, out_root: s
 
 def _work(args) -> dict:
     return _process_and_store(_WORKER, *args)
+
+
+def set_models_device(models: dict, device: str) -> None:
+    """Run every torch model among the component configs ``models`` on ``device``."""
+    for cfg in models.values():
+        if isinstance(cfg, dict) and 'device' in _init_args(cfg.get('type')):
+            cfg['device'] = device
+
+
+def _init_args(type_name) -> tuple:
+    import inspect
+
+    import headswap.models.frozen  # noqa: F401
+    from headswap.registry import MODELS
+    cls = MODELS.get(type_name) if isinstance(type_name, str) else None
+    return tuple(inspect.signature(cls.__init__).parameters) if cls is not None else ()
 
 
 def _model_name(cfg) -> str:

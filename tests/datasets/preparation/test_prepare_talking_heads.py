@@ -14,6 +14,8 @@ import pytest
 
 from headswap.datasets.preparation import prepare_dataset
 from headswap.structures.face_labels import PARSING_CLASSES
+
+from ...tools.tool_loader import load_tool
 from .offline_media import OFFLINE_MODELS, carphone_clip, requires_offline_models
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
@@ -23,14 +25,6 @@ OFFLINE_CONFIG = osp.join(ROOT, 'configs/data_preparation/talking_heads_offline.
 FAST = dict(stride=8, min_face_size=32, min_blur=0)
 
 pytestmark = requires_offline_models
-
-
-def _load_tool():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location('prepare_talking_heads', TOOL)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _stage(folder, clips):
@@ -106,7 +100,7 @@ def test_killed_run_resumes_to_the_same_index(tmp_path):
     for path in planted:
         os.makedirs(osp.dirname(path), exist_ok=True)
         open(path, 'wb').write(b'half')
-    summary = _load_tool().main([args[0], out] + args[1:])  # the same command, rerun
+    summary = load_tool(TOOL).main([args[0], out] + args[1:])  # the same command, rerun
     assert summary['clips_resumed'] == len(done)
     assert summary['clips_processed'] == 4 - len(done)
     assert open(osp.join(out, 'index.json'), 'rb').read() == \

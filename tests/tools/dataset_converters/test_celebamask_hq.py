@@ -1,20 +1,13 @@
 """The CelebAMask-HQ converter (on a two-image fake release) and the mmseg dataset on its output."""
-import importlib.util
 import os
 import os.path as osp
 
 import cv2
 import numpy as np
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+from ..tool_loader import ROOT, load_tool
 
-
-def _tool():
-    path = osp.join(ROOT, 'tools/dataset_converters/celebamask_hq.py')
-    spec = importlib.util.spec_from_file_location('celebamask_hq', path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+TOOL = 'tools/dataset_converters/celebamask_hq.py'
 
 
 def _fake_release(root):
@@ -39,7 +32,7 @@ def _fake_release(root):
 def test_converter_paints_parts_with_headswap_ids_and_splits(tmp_path):
     src, out = str(tmp_path / 'release'), str(tmp_path / 'out')
     _fake_release(src)
-    counts = _tool().main([src, out, '--workers', '0'])
+    counts = load_tool(TOOL).main([src, out, '--workers', '0'])
     assert counts == dict(train=1, val=0, test=1)
     labels = cv2.imread(osp.join(out, 'ann_dir/train/0.png'), cv2.IMREAD_UNCHANGED)
     assert labels.shape == (512, 512)
@@ -54,7 +47,7 @@ def test_converter_paints_parts_with_headswap_ids_and_splits(tmp_path):
 def test_mmseg_builds_the_dataset_by_scoped_name(tmp_path):
     src, out = str(tmp_path / 'release'), str(tmp_path / 'out')
     _fake_release(src)
-    _tool().main([src, out, '--workers', '0'])
+    load_tool(TOOL).main([src, out, '--workers', '0'])
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
     cfg = Config.fromfile(osp.join(

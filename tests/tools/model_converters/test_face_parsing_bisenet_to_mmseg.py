@@ -1,6 +1,5 @@
 """The converter maps a checkpoint with the public face-parsing BiSeNet key layout onto the
 mmseg face parser, reproducing the public network's outputs, with the label remap."""
-import importlib.util
 import os.path as osp
 
 import pytest
@@ -9,16 +8,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+from ..tool_loader import ROOT, load_tool
+
+TOOL = 'tools/model_converters/face_parsing_bisenet_to_mmseg.py'
+
 CONFIG = osp.join(ROOT, 'configs/face_parsing/bisenet_r18_4xb4-80k_celebamask-hq-512x512.py')
-
-
-def _load_tool():
-    path = osp.join(ROOT, 'tools/model_converters/face_parsing_bisenet_to_mmseg.py')
-    spec = importlib.util.spec_from_file_location('face_parsing_bisenet_to_mmseg', path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 # --- an independent re-implementation of the public network, with its module names ---
@@ -147,7 +141,7 @@ def models():
 
 @pytest.mark.parametrize('order', ['face-parsing.pytorch', 'celebamask-hq'])
 def test_converted_model_matches_public_network(models, order, tmp_path):
-    tool = _load_tool()
+    tool = load_tool(TOOL)
     ref, model = models
     public_state = {'module.' + k if order == 'celebamask-hq' else k: v
                     for k, v in ref.state_dict().items()}  # DataParallel prefix is stripped
@@ -175,7 +169,7 @@ def test_converted_model_matches_public_network(models, order, tmp_path):
 
 
 def test_label_permutation_moves_named_classes():
-    tool = _load_tool()
+    tool = load_tool(TOOL)
     from headswap.structures.face_labels import PARSING_CLASSES
     assert tool.label_permutation(PARSING_CLASSES).tolist() == list(range(19))
     perm = tool.label_permutation(tool.LABEL_ORDERS['celebamask-hq'])
@@ -189,7 +183,7 @@ def test_label_permutation_moves_named_classes():
 
 
 def test_unexpected_key_is_refused(tmp_path):
-    tool = _load_tool()
+    tool = load_tool(TOOL)
     src = tmp_path / 'other.pth'
     torch.save({'backbone.conv1.weight': torch.zeros(1)}, src)
     with pytest.raises(SystemExit, match='unexpected key backbone.conv1.weight'):
