@@ -9,13 +9,13 @@ The default ``DEFAULT_CROP_SCALE = 2.0`` puts the eyes ~80 px apart in a
 512x512 crop, the hairline near y=100 and the chin near y=380 (HeSer crops
 are "larger than usual": the whole head plus neck, see docs/en/data_format.md).
 """
-from typing import Optional, Tuple
+from typing import Optional
 
 import numpy as np
 
 __all__ = [
     'TIGHT_TEMPLATE', 'DEFAULT_CROP_SCALE', 'five_points', 'template_points',
-    'similarity_transform', 'smooth_points', 'transform_points', 'eye_jitter'
+    'similarity_transform', 'smooth_points', 'transform_points'
 ]
 
 # eye centres (image-left, image-right), nose tip, mouth corners; ArcFace's
@@ -103,23 +103,3 @@ def smooth_points(points: np.ndarray, frames: np.ndarray, sigma: float,
     weights = np.exp(-0.5 * (dist / sigma) ** 2) * (np.abs(dist) <= max_gap)
     weights /= weights.sum(1, keepdims=True)
     return np.einsum('ts,spc->tpc', weights, points)
-
-
-def eye_jitter(landmarks: np.ndarray, frames: Optional[np.ndarray] = None) -> Tuple[float, int]:
-    """Mean displacement of the eye centres between consecutive frames (pixels).
-
-    Args:
-        landmarks: ``(T, 68, 2)`` aligned-crop landmarks of one clip.
-        frames: Optional ``(T,)`` frame indices; only pairs of adjacent
-            indices (difference equal to the smallest step) are counted.
-
-    Returns:
-        The mean over pairs and both eyes, and the number of pairs.
-    """
-    eyes = five_points(landmarks)[:, :2]
-    steps = np.ones(len(eyes) - 1) if frames is None else np.diff(np.asarray(frames))
-    if len(steps) == 0:
-        return 0.0, 0
-    keep = steps == steps.min()
-    moves = np.linalg.norm(np.diff(eyes, axis=0), axis=-1)[keep]
-    return float(moves.mean()) if len(moves) else 0.0, int(keep.sum())

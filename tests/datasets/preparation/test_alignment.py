@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from headswap.datasets.preparation.alignment import (TIGHT_TEMPLATE, eye_jitter, five_points,
+from headswap.datasets.preparation.alignment import (TIGHT_TEMPLATE, five_points,
                                                      similarity_transform, smooth_points,
                                                      template_points, transform_points)
 
@@ -56,11 +56,3 @@ def test_smoothing_reduces_jitter_and_keeps_static_points():
     # frames far apart (a gap) do not influence each other
     gap = smooth_points(np.array([[[0., 0.]], [[100., 0.]]]), np.array([0, 50]), sigma=2)
     np.testing.assert_allclose(gap[:, 0, 0], [0, 100])
-
-
-def test_eye_jitter_counts_adjacent_pairs_only():
-    lm = np.zeros((4, 68, 2))
-    lm[1, 36:48, 0] = 3.0  # both eyes move 3 px between frames 0 and 1
-    lm[2, 36:48, 0] = 3.0
-    jitter, pairs = eye_jitter(lm, np.array([0, 1, 2, 10]))
-    assert pairs == 2 and jitter == pytest.approx(1.5)
