@@ -147,11 +147,16 @@ class ClipProcessor:
         Two measures, in pixels of the ``size`` x ``size`` crop, over pairs of
         kept frames one ``stride`` apart:
 
-        * ``eye_jitter``: mean frame-to-frame shift of the eye region, found by
-          phase correlation of the aligned crops around the template's eyes.
-          It is measured on the images, independently of the landmarks that
-          drive the alignment (those are pinned to the template without
-          smoothing, however noisy, so they would report ~0).
+        * ``eye_jitter``: mean high-frequency motion of the eye region inside the
+          crop, ``|d[t+1] - d[t]|`` where ``d[t]`` is the (signed) shift of the
+          eye region between frames t and t+1, found by phase correlation of the
+          aligned crops around the template's eyes. Constant-velocity head motion
+          cancels out; frame-to-frame landmark noise does not. It is measured on
+          the images, independently of the landmarks that drive the alignment
+          (those are pinned to the template without smoothing, however noisy).
+        * ``eye_shift``: mean ``|d[t]|`` itself: real head motion plus jitter.
+          Smoothing raises it slightly (the crop no longer follows every
+          movement of the eyes) while it lowers ``eye_jitter``.
         * ``crop_jitter``: mean high-frequency motion of the crop window in the
           scene, ``|c[t+1] - 2 c[t] + c[t-1]|`` of the crop corners mapped to
           the source frame (crop pixels): the shake of the whole picture that
@@ -184,13 +189,15 @@ class ClipProcessor:
             crops = [cv2.cvtColor(cv2.warpAffine(images[f.frame], m, (size, size)),
                                   cv2.COLOR_RGB2GRAY)[y0:y1, x0:x1].astype(np.float64)
                      for f, m in zip(infos, mats)]
-            shifts = np.array([np.hypot(*cv2.phaseCorrelate(a, b, window)[0])
+            shifts = np.array([cv2.phaseCorrelate(a, b, window)[0]
                                for a, b in zip(crops[:-1], crops[1:])])
             scene = np.stack([transform_points(corners, cv2.invertAffineTransform(m))
                               for m in mats])
             scale = np.array([np.sqrt(abs(np.linalg.det(m[:, :2]))) for m in mats])
             accel = np.linalg.norm(scene[2:] - 2 * scene[1:-1] + scene[:-2], axis=-1).mean(-1)
-            out[float(sigma)] = dict(eye_jitter=float(shifts[adjacent].mean()),
+            eye_accel = np.linalg.norm(shifts[1:] - shifts[:-1], axis=-1)
+            out[float(sigma)] = dict(eye_jitter=float(eye_accel[both].mean()),
+                                     eye_shift=float(np.linalg.norm(shifts, axis=-1)[adjacent].mean()),
                                      crop_jitter=float((accel * scale[1:-1])[both].mean()),
                                      pairs=int(adjacent.sum()))
         return out

@@ -190,3 +190,25 @@ def test_smoothing_steadies_the_crops_of_the_real_clip():
     assert smooth['crop_jitter'] < 0.3 * raw['crop_jitter']
     # ... while the eyes stay nearly pinned (real head motion shows a little)
     assert smooth['eye_jitter'] < 2.0 * raw['eye_jitter'] and smooth['eye_jitter'] < 4.0
+
+
+def test_smoothing_removes_jitter_on_a_still_head(tmp_path):
+    """A real photo held still (fresh sensor noise + H.264 per frame): all motion is jitter."""
+    import importlib.util
+
+    from headswap.datasets.preparation import ClipProcessor, ClipSource
+    spec = importlib.util.spec_from_file_location(
+        'alignment_jitter', osp.join(ROOT, 'tools/analysis_tools/alignment_jitter.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    clip = tool.write_still_clip('astronaut', str(tmp_path / 'still.mp4'), frames=24)
+    proc = ClipProcessor(dict(stride=1, max_frames=0, min_face_size=32),
+                         OFFLINE_MODELS['detector'], OFFLINE_MODELS['landmarker'], None)
+    result = proc.alignment_jitter(ClipSource('a', 'v', 'c', 'video', [clip]), (0.0, 2.0))
+    raw, smooth = result[0.0], result[2.0]
+    print(f'still head, jitter at 512 px, sigma 0 -> 2: eye region {raw["eye_jitter"]:.3f} -> '
+          f'{smooth["eye_jitter"]:.3f}, crop {raw["crop_jitter"]:.3f} -> '
+          f'{smooth["crop_jitter"]:.3f}')
+    assert raw['pairs'] == 23
+    assert smooth['eye_jitter'] < 0.6 * raw['eye_jitter']
+    assert smooth['crop_jitter'] < 0.3 * raw['crop_jitter']
