@@ -140,13 +140,12 @@ def run_case(la, backend: str, batch: int, size: int, channels: int, dtype: torc
     q, k, v, labels_a, labels_t = make_inputs(batch, size, channels, dtype, device)
     n = size * size
     if device.type == 'cpu':
-        avail = _rss_bytes('MemAvailable') or 0
         try:
             with open('/proc/meminfo') as f:
                 avail = next(int(line.split()[1]) * 1024 for line in f
                              if line.startswith('MemAvailable'))
         except (OSError, StopIteration):
-            pass
+            avail = 0
         need = estimate_bytes(backend, batch, n, labels_t, chunk_elems)
         if avail and need > 0.8 * avail:
             return dict(status='OOM', note=f'estimated {need / 2**30:.1f} GiB > RAM')
@@ -192,11 +191,6 @@ def run_case(la, backend: str, batch: int, size: int, channels: int, dtype: torc
             return dict(status='OOM')
         return dict(status='error', note=f'{type(exc).__name__}: {str(exc).splitlines()[0]}'
                     if str(exc) else type(exc).__name__)
-    finally:
-        del q, k, v, grad
-        gc.collect()
-        if device.type == 'cuda':
-            torch.cuda.empty_cache()
     times.sort()
     return dict(status='ok', ms=1000 * times[len(times) // 2],
                 peak_mib=None if peak is None else max(peak, 0) / 2**20, out=out)
@@ -235,15 +229,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     channels = args.channels or (32 if args.tiny else 256)
     dtypes = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
     la = load_backends()
-    if device.type == 'cpu':
-        torch.set_num_threads(max(1, os.cpu_count() or 1))
 
     env = dict(torch=torch.__version__, device=str(device),
                device_name=(torch.cuda.get_device_name(device) if device.type == 'cuda'
                             else 'cpu'),
                batch=batch, channels=channels, chunk_elems=args.chunk_elems,
                memory='peak allocated above the inputs' if device.type == 'cuda'
-               else 'peak RSS above the inputs')
+               else 'peak RSS above the inputs (coarse below a few MiB)')
     print(f"# warping backends: {env['device_name']}, torch {env['torch']}, batch {batch}, "
           f'{channels} channels, {NUM_LABELS} labels, tau 0.01; forward+backward, median of '
           f'{args.repeats}; memory = {env["memory"]}')
@@ -255,9 +247,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         for dname in args.dtypes:
             results = {}
             for backend in args.backends:
-                res = run_case(la, backend, batch, size, channels, dtypes[dname], device,
-                               args.repeats, args.chunk_elems)
-                results[backend] = res
+                results[backend] = run_case(la, backend, batch, size, channels, dtypes[dname],
+                                            device, args.repeats, args.chunk_elems)
+                gc.collect()  # the case's tensors are gone: give their memory back
+                if device.type == 'cuda':
+                    torch.cuda.empty_cache()
             ref = results.get('dense', {})
             if ref.get('status') != 'ok':  # compare with any exact backend that ran
                 ref = next((r for r in results.values() if r.get('status') == 'ok'), {})

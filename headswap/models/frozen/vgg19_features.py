@@ -59,8 +59,8 @@ class VGG19Features(FrozenModule):
         self.layer_names = list(layers)
         self.layer_ids = [_LAYERS[n] for n in layers]
         # channels of each returned layer: blocks 1-5 are base * (1, 2, 4, 8, 8) wide
-        self.out_channels = [base_channels * (1, 2, 4, 8, 8)[int(n.lstrip('convrelupool')[0]) - 1]
-                             for n in layers]
+        blocks = [int(n.lstrip('convrelupool')[0]) for n in layers]
+        self.out_channels = [base_channels * (1, 2, 4, 8, 8)[b - 1] for b in blocks]
         self.features = self._make_features(base_channels, max(self.layer_ids) + 1)
         self.input_range = tuple(float(v) for v in input_range)
         self.register_buffer('mean', torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), False)
