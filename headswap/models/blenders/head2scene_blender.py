@@ -7,6 +7,7 @@ from mmengine.optim import OptimWrapper, OptimWrapperDict
 
 from headswap.registry import MODELS
 from headswap.structures import HeadSwapDataSample
+from ..utils import warm_up_spectral_norm
 
 __all__ = ['Head2SceneBlender']
 
@@ -105,6 +106,16 @@ class Head2SceneBlender(BaseModel):
             raise ValueError(f'layers {missing} are used (perceptual_layers, '
                              f'warping.feature_layers) but the VGG returns only {vgg_layers}')
         self.cycle_other_target = cycle_other_target
+        self._warm_up_spectral_norm()
+
+    def _warm_up_spectral_norm(self) -> None:
+        for name in ('warping', 'unet', 'discriminator'):
+            warm_up_spectral_norm(getattr(self, name))
+
+    def init_weights(self) -> None:
+        """mmengine's initialisation, then fresh spectral-norm vectors for the new weights."""
+        super().init_weights()
+        self._warm_up_spectral_norm()
 
     # ------------------------------------------------------------------ forward
     def _features(self, img: torch.Tensor) -> Dict[str, torch.Tensor]:

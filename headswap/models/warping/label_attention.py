@@ -188,6 +188,11 @@ class _BlockedLabelAttention(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_out):
+        with torch.autocast(device_type=grad_out.device.type, enabled=False):
+            return _BlockedLabelAttention._backward(ctx, grad_out)
+
+    @staticmethod
+    def _backward(ctx, grad_out):
         q, k, v, q_labels, k_labels, out, lse = ctx.saved_tensors
         scale, chunk_elems = ctx.scale, ctx.chunk_elems
         batch, nq, c = q.shape
@@ -310,6 +315,13 @@ def label_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
         num_labels = int(max(q_labels.max(), k_labels.max()).item()) + 1 if q_labels.numel() else 1
     num_labels = max(1, num_labels)
     q_labels, k_labels = q_labels.long(), k_labels.long()
+    # dtypes are managed here (float32 scores): autocast must not lower them
+    with torch.autocast(device_type=q.device.type, enabled=False):
+        out = _dispatch(backend, q, k, v, q_labels, k_labels, scale, num_labels, chunk_elems)
+    return out.to(v.dtype)
+
+
+def _dispatch(backend, q, k, v, q_labels, k_labels, scale, num_labels, chunk_elems):
     if backend == 'dense':
         out = _dense(q, k, v, q_labels, k_labels, scale)
     elif backend == 'perlabel':
@@ -321,7 +333,7 @@ def label_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
         out = _flex(q, k, v, q_labels, k_labels, scale, num_labels)
     else:
         raise ValueError(f'unknown warping backend {backend!r}; choose one of {BACKENDS}')
-    return out.to(v.dtype)
+    return out
 
 
 def label_presence(labels: torch.Tensor, num_labels: int) -> torch.Tensor:
