@@ -5,7 +5,8 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from headswap.registry import TRANSFORMS
-from .parsing_ops import check_image, check_parsing, label_lut, nearest_fill, smooth_field
+from .parsing_ops import (check_image, check_parsing, label_lut, nearest_fill,
+                          paste_head_over_scene, smooth_field)
 
 __all__ = ['PerturbHeadMask']
 
@@ -30,7 +31,7 @@ class PerturbHeadMask(BaseTransform):
       T's head mask covers R). ``target_img`` is unchanged: it is I_T.
     * ``head_img`` (I_A): T's image with R filled from the nearest pixels
       outside the grown head (then blurred), i.e. A's head over T's scene with
-      T's old head removed - the same input the swapper builds at inference.
+      T's old head removed - what ``ComposeHeadOverScene`` builds at inference.
     * ``head_parsing``: T's parsing with R labelled like the nearest non-head
       pixel outside the grown head.
 
@@ -82,16 +83,8 @@ class PerturbHeadMask(BaseTransform):
         target_lab = lab.copy()
         nearest_head = nearest_fill(~head)  # nearest head pixel, for labels of T's band
         target_lab[band] = lab.reshape(-1)[nearest_head[band]]
-
-        nearest_scene = nearest_fill(grown)
-        head_img = img.copy()
-        head_lab = lab.copy()
-        head_img[band] = img.reshape(-1, 3)[nearest_scene[band]]
-        head_lab[band] = lab.reshape(-1)[nearest_scene[band]]
-        k = int(round(self.fill_blur * max(h, w))) * 2 + 1
-        if k > 1 and band.any():
-            blurred = cv2.GaussianBlur(head_img, (k, k), 0)
-            head_img[band] = blurred[band]
+        head_img, head_lab = paste_head_over_scene(
+            img, lab, head, img, lab, grown, int(round(2 * self.fill_blur * max(h, w))) + 1)
 
         results['target_parsing'] = target_lab
         results['head_img'] = head_img

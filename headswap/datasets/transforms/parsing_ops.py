@@ -4,7 +4,8 @@ from typing import Sequence, Tuple
 import cv2
 import numpy as np
 
-__all__ = ['check_image', 'check_parsing', 'label_lut', 'nearest_fill', 'smooth_field']
+__all__ = ['check_image', 'check_parsing', 'label_lut', 'nearest_fill', 'smooth_field',
+           'paste_head_over_scene']
 
 
 def check_image(results: dict, key: str) -> np.ndarray:
@@ -69,3 +70,29 @@ def smooth_field(shape: Tuple[int, int], grid: int, low: float, high: float) -> 
     coarse = np.random.uniform(low, high, size=(grid + 1, grid + 1)).astype(np.float32)
     field = cv2.resize(coarse, (shape[1], shape[0]), interpolation=cv2.INTER_CUBIC)
     return np.clip(field, low, high)
+
+
+def paste_head_over_scene(head_img: np.ndarray, head_parsing: np.ndarray, head_mask: np.ndarray,
+                          scene_img: np.ndarray, scene_parsing: np.ndarray, hole: np.ndarray,
+                          blur: int) -> Tuple[np.ndarray, np.ndarray]:
+    """The blender's view of A: A's head over T's scene with T's own head removed.
+
+    ``hole`` (T's head, HxW bool) is filled with the colours and labels of the
+    nearest pixels outside it (the colours then Gaussian-blurred with a
+    ``blur``-pixel kernel, if > 1), so nothing of T's head survives; then A's
+    pixels and labels inside ``head_mask`` are pasted on top.
+
+    Returns:
+        The image (HxWx3 uint8) and its parsing (HxW uint8).
+    """
+    img, lab = scene_img.copy(), scene_parsing.copy()
+    if hole.any():
+        nearest = nearest_fill(hole)[hole]
+        img[hole] = scene_img.reshape(-1, 3)[nearest]
+        lab[hole] = scene_parsing.reshape(-1)[nearest]
+        if blur > 1:
+            k = blur | 1
+            img[hole] = cv2.GaussianBlur(img, (k, k), 0)[hole]
+    img[head_mask] = head_img[head_mask]
+    lab[head_mask] = head_parsing[head_mask]
+    return img, lab

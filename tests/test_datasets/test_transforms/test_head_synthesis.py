@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from headswap.datasets.transforms import PerturbHeadMask, ShiftHeadColor
+from headswap.datasets.transforms import ComposeHeadOverScene, PerturbHeadMask, ShiftHeadColor
 from tests.toy_head2scene import HEAD_LABELS, face_layout, render
 
 
@@ -79,3 +79,22 @@ def test_bad_inputs_name_the_key(transform):
         PerturbHeadMask(HEAD_LABELS)(results)
     with pytest.raises(KeyError, match='head_img is missing'):
         ShiftHeadColor(HEAD_LABELS)(frame())
+
+
+def test_compose_head_over_scene_removes_the_target_head():
+    target = frame(seed=0)
+    other = frame(seed=5)  # plays the stage-1 output: another head, its own background
+    results = dict(target, head_img=other['target_img'], head_parsing=other['target_parsing'])
+    out = ComposeHeadOverScene(HEAD_LABELS, hole_dilation=0.03)(dict(results))
+    lut = np.isin(np.arange(256), HEAD_LABELS)
+    a_head = lut[other['target_parsing']]
+    t_head = lut[target['target_parsing']]
+    assert np.array_equal(out['head_img'][a_head], other['target_img'][a_head])
+    assert np.array_equal(lut[out['head_parsing']], a_head)  # no head label of T survives
+    exposed = t_head & ~a_head
+    assert exposed.any()
+    skin = np.array([225, 180, 150])  # T's head colour must not be copied into the hole
+    assert np.abs(out['head_img'][exposed].astype(int) - skin).sum(-1).min() > 30
+    assert np.array_equal(out['head_img'][:, :4], target['target_img'][:, :4])  # scene kept
+    with pytest.raises(ValueError, match='head_img is 32x32 but target_img is 64x64'):
+        ComposeHeadOverScene(HEAD_LABELS)(dict(results, head_img=results['head_img'][:32, :32]))
