@@ -54,9 +54,12 @@ def _check(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, q_labels: torch.Te
                          f'{tuple(k.shape)}')
 
 
+_OUT_DTYPE_OK = {'cuda': True}  # set to False the first time torch refuses ``out_dtype``
+
+
 def _out_dtype_supported(q: torch.Tensor) -> bool:
-    """Whether ``torch.bmm(..., out_dtype=torch.float32)`` exists for this device."""
-    return q.is_cuda and q.dtype in (torch.float16, torch.bfloat16)
+    """Whether ``torch.bmm(..., out_dtype=torch.float32)`` is used for these operands."""
+    return q.is_cuda and q.dtype in (torch.float16, torch.bfloat16) and _OUT_DTYPE_OK['cuda']
 
 
 def _acc(x: torch.Tensor) -> torch.dtype:
@@ -77,10 +80,12 @@ def _scores(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     """
     if q.dtype == _acc(q) and k.dtype == _acc(k):
         return torch.bmm(q, k.transpose(1, 2))
-    try:
-        return torch.bmm(q, k.transpose(1, 2), out_dtype=torch.float32)
-    except (TypeError, RuntimeError, NotImplementedError):  # older torch
-        return torch.bmm(q.float(), k.float().transpose(1, 2))
+    if _out_dtype_supported(q):
+        try:
+            return torch.bmm(q, k.transpose(1, 2), out_dtype=torch.float32)
+        except (TypeError, RuntimeError, NotImplementedError):  # older torch
+            _OUT_DTYPE_OK['cuda'] = False
+    return torch.bmm(q.float(), k.float().transpose(1, 2))
 
 
 def _masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -182,8 +187,9 @@ class _BlockedLabelAttention(torch.autograd.Function):
                 out.scatter_(1, qdest[:, :, None].expand(-1, -1, cv), o)
                 lse.scatter_(1, qdest, (row_max + denom.log()).squeeze(-1))
         out, lse = out[:, :nq], lse[:, :nq]
-        ctx.save_for_backward(q, k, v, q_labels, k_labels, out, lse)
-        ctx.scale, ctx.num_labels, ctx.chunk_elems = scale, num_labels, chunk_elems
+        ctx.save_for_backward(q, k, v, out, lse)
+        ctx.scale, ctx.chunk_elems = scale, chunk_elems
+        ctx.segments, ctx.plan = (qseg, kseg), plan  # the sort and the host sync, reused
         return out.to(v.dtype)
 
     @staticmethod
@@ -193,12 +199,12 @@ class _BlockedLabelAttention(torch.autograd.Function):
 
     @staticmethod
     def _backward(ctx, grad_out):
-        q, k, v, q_labels, k_labels, out, lse = ctx.saved_tensors
+        q, k, v, out, lse = ctx.saved_tensors
         scale, chunk_elems = ctx.scale, ctx.chunk_elems
         batch, nq, c = q.shape
         nk, cv = k.shape[1], v.shape[2]
         cdtype, acc = q.dtype, out.dtype
-        qseg, kseg = _Segments(q_labels, ctx.num_labels), _Segments(k_labels, ctx.num_labels)
+        qseg, kseg = ctx.segments
         grad_out = grad_out.to(acc)
         delta = (grad_out * out).sum(-1)  # (B, Nq): rowsum(dO * O) of the softmax backward
         # rows without keys (lse -inf) and the dump row get lse +inf: their probabilities are 0
@@ -209,7 +215,7 @@ class _BlockedLabelAttention(torch.autograd.Function):
         dq = q.new_zeros(batch, nq + 1, c, dtype=acc)
         dk = q.new_zeros(batch, nk + 1, c, dtype=acc)
         dv = q.new_zeros(batch, nk + 1, cv, dtype=acc)
-        for label, mq, mk in _plan(qseg, kseg):
+        for label, mq, mk in ctx.plan:
             kidx, kvalid, kdest = kseg.window(label, mk)
             key_pad = ~kvalid[:, None, :]
             ks, vs = _gather(k, kidx), _gather(v, kidx).to(acc)
@@ -274,8 +280,11 @@ def _flex(q, k, v, q_labels, k_labels, scale, num_labels):
     def same_label(b, h, q_idx, kv_idx):
         return q_sorted_labels[b, q_idx] == k_sorted_labels[b, kv_idx]
 
-    block_mask = create_block_mask(same_label, batch, None, nq, nk, device=q.device,
-                                   _compile=compiled)
+    try:
+        block_mask = create_block_mask(same_label, batch, None, nq, nk, device=q.device,
+                                       _compile=compiled)
+    except TypeError:  # torch versions without the ``_compile`` switch
+        block_mask = create_block_mask(same_label, batch, None, nq, nk, device=q.device)
     # Triton kernels want a value head dim of at least 16 (a power of two)
     cv_pad = max(16, 1 << (cv - 1).bit_length())
     vs = _gather(v, kseg.perm).to(q.dtype)
