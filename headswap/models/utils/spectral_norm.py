@@ -1,5 +1,6 @@
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from torch.nn.utils.spectral_norm import SpectralNorm
 
 __all__ = ['warm_up_spectral_norm']
@@ -22,7 +23,10 @@ def warm_up_spectral_norm(module: nn.Module, iterations: int = 20) -> int:
     for m in module.modules():
         for hook in m._forward_pre_hooks.values():
             if isinstance(hook, SpectralNorm):
-                for _ in range(iterations):
-                    hook.compute_weight(m, do_power_iteration=True)
+                weight = hook.reshape_weight_to_matrix(getattr(m, hook.name + '_orig'))
+                u, v = getattr(m, hook.name + '_u'), getattr(m, hook.name + '_v')
+                for _ in range(iterations):  # the power iteration of SpectralNorm.compute_weight
+                    v.copy_(F.normalize(torch.mv(weight.t(), u), dim=0, eps=hook.eps))
+                    u.copy_(F.normalize(torch.mv(weight, v), dim=0, eps=hook.eps))
                 count += 1
     return count
