@@ -2,6 +2,7 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.model import BaseModel, is_model_wrapper
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 
@@ -170,7 +171,13 @@ class Head2SceneBlender(BaseModel):
             back, valid = _unwrap(self.warping).warp_back(warp, torch.cat([warp.grid, warp.valid],
                                                                           1))
             weight = valid * back[:, -1:]
-            out['cycle'], out['cycle_weight'] = back[:batch, :-1], weight[:batch]
+            # T's head pixels outside A's head have no counterpart in A (in training: the
+            # band PerturbHeadMask added to T's head, whose pixels are scene): not cycled
+            orphan = inpaint * masks['target_head_mask']
+            factor = _unwrap(self.warping).downsample
+            orphan = F.max_pool2d(orphan, factor) if factor > 1 else orphan
+            out['cycle'] = back[:batch, :-1]
+            out['cycle_weight'] = weight[:batch] * (1 - orphan)
             if n == 2:
                 out['cycle_other'], out['cycle_other_weight'] = back[batch:, :-1], weight[batch:]
         return out

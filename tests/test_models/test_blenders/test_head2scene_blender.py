@@ -186,3 +186,14 @@ def test_bf16_autocast_step_is_finite(tiny_cfg):
     assert abs(float(losses['loss_gan_g'])) < 10  # spectral norm warmed up: sane logits
     grad = model.warping.proj.weight.grad
     assert grad is not None and torch.isfinite(grad).all() and grad.abs().sum() > 0
+
+
+def test_first_cycle_ignores_target_head_outside_the_head_of_a(tiny_cfg):
+    model = build(tiny_cfg).eval()
+    inputs = model.data_preprocessor(data())['inputs']
+    with torch.no_grad():
+        out = model.generate(inputs, with_cycle=True)
+    orphan = torch.nn.functional.max_pool2d(out['inpaint_mask'] * out['target_head_mask'], 4)
+    assert orphan.sum() > 0  # PerturbHeadMask grew T's head beyond A's
+    assert out['cycle_weight'][orphan > 0].abs().max() == 0
+    assert out['cycle_weight'][orphan == 0].min() > 0
