@@ -42,7 +42,8 @@ class VGG19Features(FrozenModule):
         base_channels: Width of the first block (64 in VGG-19). Smaller widths
             are for tests only and cannot load a checkpoint.
 
-    Shapes: ``(B, 3, H, W)`` -> list of ``(B, C_l, H_l, W_l)``, one per layer.
+    Shapes: ``(B, 3, H, W)`` -> list of ``(B, C_l, H_l, W_l)``, one per layer
+    (``C_l`` in ``out_channels``).
     """
 
     def __init__(self,
@@ -57,6 +58,9 @@ class VGG19Features(FrozenModule):
             raise ValueError('a VGG-19 checkpoint needs base_channels=64')
         self.layer_names = list(layers)
         self.layer_ids = [_LAYERS[n] for n in layers]
+        # channels of each returned layer: blocks 1-5 are base * (1, 2, 4, 8, 8) wide
+        blocks = [int(n.lstrip('convrelupool')[0]) for n in layers]
+        self.out_channels = [base_channels * (1, 2, 4, 8, 8)[b - 1] for b in blocks]
         self.features = self._make_features(base_channels, max(self.layer_ids) + 1)
         self.input_range = tuple(float(v) for v in input_range)
         self.register_buffer('mean', torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), False)

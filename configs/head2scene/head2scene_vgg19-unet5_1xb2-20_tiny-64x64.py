@@ -1,0 +1,30 @@
+# A tiny stage-2 setting that trains on a CPU in seconds: 64x64 images, 4-16 channel networks,
+# random-weight VGG-19 (results are not meaningful; for smoke tests and debugging).
+_base_ = ['./head2scene_vgg19-unet7_2xb4-200k_voxceleb2-512x512.py']
+
+model = dict(
+    vgg=dict(checkpoint=None, base_channels=4),
+    warping=dict(proj_channels=16, backend='blocked'),
+    unet=dict(base_channels=4, max_channels=16, num_levels=5),
+    discriminator=dict(base_channels=4, max_channels=16, num_layers=3, num_scales=2))
+
+train_pipeline = [
+    dict(type='LoadHead2SceneFrames'),
+    dict(type='ResizeHead2SceneFrames', size=64),
+    dict(type='PerturbHeadMask', head_labels={{_base_.synthesis_head_labels}}, max_grow=0.08),
+    dict(type='ShiftHeadColor', head_labels={{_base_.synthesis_head_labels}}),
+    dict(type='PackHead2SceneInputs'),
+]
+train_dataloader = dict(
+    batch_size=2, num_workers=0, persistent_workers=False,
+    dataset=dict(pipeline=train_pipeline))
+test_dataloader = dict(
+    batch_size=2, num_workers=0, persistent_workers=False,
+    dataset=dict(pipeline=train_pipeline))
+
+train_cfg = dict(max_iters=20, val_interval=1000)
+default_hooks = dict(
+    logger=dict(interval=1),
+    checkpoint=dict(interval=10, max_keep_ckpts=2),
+    visualization=dict(interval=10, tile=64))
+env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))

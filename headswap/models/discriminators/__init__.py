@@ -1,0 +1,3 @@
+from .mask_conditioned_discriminator import MaskConditionedDiscriminator
+
+__all__ = ['MaskConditionedDiscriminator']

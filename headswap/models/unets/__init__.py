@@ -1,0 +1,3 @@
+from .blending_unet import BlendingUNet
+
+__all__ = ['BlendingUNet']

@@ -1,0 +1,131 @@
+import pytest
+import torch
+
+from headswap.models.warping.label_attention import (label_attention, label_presence,
+                                                     resolve_query_labels)
+
+L = 6
+EXACT = ('dense', 'perlabel', 'blocked')
+
+
+def rel(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a.double() - b.double()).norm() / b.double().norm().clamp_min(1e-12))
+
+
+def make_case(seed: int = 0, dtype=torch.float32, b: int = 3, nq: int = 40, nk: int = 56,
+              c: int = 8):
+    """Random features and labels with the edge cases of the issue:
+    a query label missing from the keys (sample 0: label 5), a label covering a
+    single key pixel (sample 1: label 3), an all-background sample (sample 2),
+    and queries that take part in nothing (label -1)."""
+    g = torch.Generator().manual_seed(seed)
+    q = torch.nn.functional.normalize(torch.randn(b, nq, c, generator=g), dim=-1)
+    k = torch.nn.functional.normalize(torch.randn(b, nk, c, generator=g), dim=-1)
+    v = torch.rand(b, nk, 3, generator=g)
+    ql = torch.randint(0, L, (b, nq), generator=g)
+    kl = torch.randint(0, L - 1, (b, nk), generator=g)  # label 5 never among the keys
+    kl[1][kl[1] == 3] = 4
+    kl[1, 7] = 3  # label 3 covers one key pixel of sample 1
+    ql[2] = 0
+    kl[2] = 0  # all background
+    ql[0, :3] = -1
+    return [x.to(dtype) for x in (q, k, v)] + [ql, kl]
+
+
+def run(backend, q, k, v, ql, kl, scale=20.0, grad=True, chunk_elems=1 << 24):
+    q, k, v = (x.detach().clone().requires_grad_(grad) for x in (q, k, v))
+    out = label_attention(q, k, v, ql, kl, scale, backend, L, chunk_elems)
+    if not grad:
+        return out.detach(), None
+    weight = torch.linspace(-1, 1, out.numel()).view_as(out).to(out.dtype)
+    (out * weight).sum().backward()
+    return out.detach(), (q.grad, k.grad, v.grad)
+
+
+@pytest.mark.parametrize('backend', ['perlabel', 'blocked'])
+def test_backends_agree_fp32_with_gradients(backend):
+    case = make_case()
+    ref, ref_grads = run('dense', *case)
+    out, grads = run(backend, *case)
+    assert rel(out, ref) < 1e-4
+    for g, rg in zip(grads, ref_grads):
+        assert rel(g, rg) < 1e-4
+    # the query without keys (label 5 in sample 0) and -1 queries give exactly 0
+    empty = (case[3][0] == 5) | (case[3][0] == -1)
+    assert empty.any() and out[0][empty].abs().max() == 0
+    # the one-pixel label returns that pixel's value
+    one = case[3][1] == 3
+    assert one.any() and torch.allclose(out[1][one], case[2][1, 7].expand(int(one.sum()), 3))
+
+
+def test_blocked_chunking_does_not_change_the_result():
+    case = make_case(1)
+    ref, ref_grads = run('blocked', *case)
+    out, grads = run('blocked', *case, chunk_elems=1)  # one query row per chunk
+    assert rel(out, ref) < 1e-5  # float32 summation order only
+    assert all(rel(g, rg) < 1e-5 for g, rg in zip(grads, ref_grads))
+
+
+def test_backends_agree_bf16():
+    case = make_case(2, dtype=torch.bfloat16)
+    ref, ref_grads = run('dense', *case)
+    for backend in ('perlabel', 'blocked'):
+        out, grads = run(backend, *case)
+        assert out.dtype == torch.bfloat16
+        assert rel(out, ref) < 1e-2
+        for g, rg in zip(grads, ref_grads):
+            assert g.dtype == torch.bfloat16 and rel(g, rg) < 1e-2
+
+
+@pytest.mark.filterwarnings('ignore:.*flex_attention called without torch.compile')
+def test_flex_forward_agrees_on_cpu_and_refuses_backward():
+    case = make_case(3)
+    ref, _ = run('dense', *case, grad=False)
+    out, _ = run('flex', *case, grad=False)
+    assert rel(out, ref) < 1e-4
+    with pytest.raises(RuntimeError, match='no backward on CPU'):
+        run('flex', *case)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_flex_matches_dense_on_cuda_with_gradients():
+    case = [x.cuda() for x in make_case(4)]
+    ref, ref_grads = run('dense', *case)
+    out, grads = run('flex', *case)
+    assert rel(out, ref) < 1e-4
+    assert all(rel(g, rg) < 1e-3 for g, rg in zip(grads, ref_grads))
+
+
+def test_blocked_gradcheck_float64():
+    q, k, v, ql, kl = make_case(5, dtype=torch.float64, nq=12, nk=14, c=4)
+    inputs = tuple(x.requires_grad_() for x in (q, k, v))
+    assert torch.autograd.gradcheck(
+        lambda a, b, c: label_attention(a, b, c, ql, kl, 3.0, 'blocked', L, chunk_elems=20),
+        inputs)
+
+
+@pytest.mark.parametrize('backend', EXACT)
+def test_sharp_temperature_no_overflow(backend):
+    """scale 1e4: exp() of unmasked scores would overflow; nothing may become NaN."""
+    case = make_case(6)
+    out, grads = run(backend, *case, scale=1e4)
+    assert torch.isfinite(out).all() and all(torch.isfinite(g).all() for g in grads)
+
+
+def test_bad_shapes_and_backend():
+    q, k, v, ql, kl = make_case()
+    with pytest.raises(ValueError, match='labels must be'):
+        label_attention(q, k, v, ql[:, :-1], kl, 1.0, 'dense', L)
+    with pytest.raises(ValueError, match='unknown warping backend'):
+        label_attention(q, k, v, ql, kl, 1.0, 'fast', L)
+
+
+def test_resolve_query_labels_fallback_chain():
+    keys = torch.tensor([[1, 1, 3, 0], [0, 0, 0, 0]])
+    queries = torch.tensor([[2, 3, 4, -1], [2, 1, 0, 5]])
+    table = {2: (4, 3, 1), 4: (2,), 5: (1,)}
+    out = resolve_query_labels(queries, keys, L, table)
+    # sample 0: 2 -> 4 missing -> 3 present; 3 present; 4 -> 2 missing -> -1; -1 stays
+    # sample 1: only background among the keys
+    assert out.tolist() == [[3, 3, -1, -1], [-1, -1, 0, -1]]
+    assert label_presence(keys, L).tolist()[0] == [True, True, False, True, False, False]
