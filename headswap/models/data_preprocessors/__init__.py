@@ -1,0 +1,3 @@
+from .head2head_data_preprocessor import Head2HeadDataPreprocessor
+
+__all__ = ['Head2HeadDataPreprocessor']
