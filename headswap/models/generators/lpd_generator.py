@@ -96,7 +96,7 @@ class LPDGenerator(nn.Module):
     mask ``(B, 1, R, R)`` in [0, 1].
     """
 
-    def __init__(self, channels: Sequence[int] = (512, 512, 512, 512, 512, 256, 128, 64, 32),
+    def __init__(self, channels: Sequence[int] = (512, 512, 512, 512, 256, 128, 64, 32),
                  const_size: int = 4, num_res_blocks: int = 2, out_resolution: int = 512,
                  spectral_norm: bool = True):
         super().__init__()
