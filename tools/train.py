@@ -26,8 +26,8 @@ def parse_args(argv=None):
         help='resume training: without a value (or "auto") from the latest checkpoint in '
         'the work dir; with a path, from that checkpoint')
     parser.add_argument('--amp', action='store_true',
-                        help='mixed precision: bf16 autocast where supported, else fp16 with '
-                        'dynamic loss scaling')
+                        help='mixed precision: bf16 autocast where supported (CPU, Ampere+), '
+                        'else fp16 with dynamic loss scaling')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. train_dataloader.batch_size=2')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -41,25 +41,27 @@ def parse_args(argv=None):
 
 
 def enable_amp(cfg) -> None:
-    """Switch every optimizer wrapper of ``cfg`` to mmengine's AmpOptimWrapper."""
+    """Mixed precision for every optimizer wrapper of ``cfg``.
+
+    bfloat16 autocast (no loss scaling; CPUs and GPUs that support it) through
+    headswap's ``AutocastOptimWrapper``; on GPUs without bf16, float16 with
+    dynamic loss scaling through mmengine's ``AmpOptimWrapper``.
+    """
     import torch
-    if torch.cuda.is_available():
-        dtype = 'bfloat16' if torch.cuda.is_bf16_supported() else 'float16'
-    else:
-        dtype = 'bfloat16'  # CPU autocast supports bf16 only
+    bf16 = not torch.cuda.is_available() or torch.cuda.is_bf16_supported()
     optim = cfg.optim_wrapper
     wrappers = [optim] if 'optimizer' in optim else [
         v for v in optim.values() if isinstance(v, dict) and 'optimizer' in v]
     for w in wrappers:
         wtype = w.get('type', 'OptimWrapper')
-        if wtype == 'AmpOptimWrapper':
+        if wtype in ('AmpOptimWrapper', 'AutocastOptimWrapper'):
             continue
         if wtype != 'OptimWrapper':
             raise UserError(f'--amp works with OptimWrapper only; this config uses {wtype}')
-        w['type'] = 'AmpOptimWrapper'
-        w['dtype'] = dtype
-        if dtype == 'float16':
-            w.setdefault('loss_scale', 'dynamic')
+        if bf16:
+            w.update(type='AutocastOptimWrapper', dtype='bfloat16')
+        else:
+            w.update(type='AmpOptimWrapper', dtype='float16', loss_scale='dynamic')
 
 
 def main(argv=None):

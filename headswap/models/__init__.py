@@ -6,3 +6,4 @@ from .encoders import *  # noqa: F401,F403
 from .frozen import *  # noqa: F401,F403
 from .generators import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
+from .parsers import *  # noqa: F401,F403

@@ -99,10 +99,10 @@ def safe_torch_load(filename: str, map_location: Union[str, torch.device, None] 
 
 def _unpickler_reason(message: str) -> str:
     """The one informative sentence of torch's long weights-only error."""
-    text = message.split('WeightsUnpickler error:', 1)[-1].strip()
-    for line in text.splitlines():
-        line = line.strip()
-        if line:
+    boilerplate = ('Weights only load failed', 'Check the documentation', 'Please file an issue')
+    for line in message.splitlines():
+        line = line.replace('WeightsUnpickler error:', '').strip()
+        if line and not line.startswith(boilerplate):
             return line.split('. Please use')[0].rstrip('.')
     return 'unsupported content'
 

@@ -40,6 +40,7 @@ def _close_matches(name: str, registry: str) -> str:
     import difflib
     try:
         from mmengine.registry import Registry  # noqa: F401
+
         import headswap.registry as reg
         scope, _, reg_name = registry.partition('::')
         target = next((r for r in vars(reg).values()
@@ -63,7 +64,7 @@ def friendly_errors(prog: str) -> Iterator[None]:
     """Turn user errors raised inside the block into ``prog: error: ...`` and exit 2."""
     try:
         yield
-    except (UserError, KeyError, Exception) as exc:  # noqa: B014
+    except Exception as exc:
         line = _one_line(exc)
         if not line or os.environ.get('HEADSWAP_DEBUG'):
             raise

@@ -48,7 +48,12 @@ def build_runner(cfg, launcher: str = 'none'):
     register_all_modules(init_default_scope=False)
     if launcher != 'none':
         timeout = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('timeout', 1800)
-        init_distributed(launcher, timeout_s=timeout)
+        if init_distributed(launcher, timeout_s=timeout):
+            import sys
+
+            import torch.distributed as dist
+            print(f'No usable GPU: started a gloo process group (rank {dist.get_rank()} of '
+                  f'world size {dist.get_world_size()})', file=sys.stderr, flush=True)
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)

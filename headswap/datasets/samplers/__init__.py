@@ -1,3 +1,4 @@
+from .kshot_batch_sampler import KShotBatchSampler
 from .resumable_infinite_sampler import ResumableInfiniteSampler
 
-__all__ = ['ResumableInfiniteSampler']
+__all__ = ['ResumableInfiniteSampler', 'KShotBatchSampler']

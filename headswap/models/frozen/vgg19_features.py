@@ -45,8 +45,8 @@ class VGG19Features(FrozenModule):
     Shapes: ``(B, 3, H, W)`` -> list of ``(B, C_l, H_l, W_l)``, one per layer.
     """
 
-    def __init__(self, layers: Sequence[str] = ('relu1_1', 'relu2_1', 'relu3_1', 'relu4_1',
-                                                 'relu5_1'),
+    def __init__(self,
+                 layers: Sequence[str] = ('relu1_1', 'relu2_1', 'relu3_1', 'relu4_1', 'relu5_1'),
                  checkpoint: Optional[str] = None, input_range: Sequence[float] = (-1., 1.),
                  base_channels: int = 64):
         super().__init__()

@@ -1,0 +1,277 @@
+"""Turning one clip into aligned 512x512 frames, parsing maps and an index shard."""
+import copy
+import os.path as osp
+import time
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .alignment import (five_points, similarity_transform, smooth_points, template_points,
+                        transform_points)
+from .atomic_io import atomic_write_image, remove_stale_tmp
+from .sources import ClipSource, SourceError, iter_frames
+
+__all__ = ['ClipProcessor', 'DROP_REASONS', 'blur_score', 'DEFAULT_SETTINGS']
+
+# why a frame is not in the index, in the order the checks run
+DROP_REASONS = ('no_face', 'small_face', 'several_faces', 'low_landmark_score', 'blurry')
+
+DEFAULT_SETTINGS = dict(
+    size=512,               # output side in pixels
+    crop_scale=2.0,         # crop side / tight ArcFace-style face crop (alignment.py)
+    y_offset=0.0,           # vertical face shift, fraction of the crop side
+    stride=1,               # keep every stride-th decoded frame
+    max_frames=0,           # per clip, after the stride (0: all)
+    smooth_sigma=2.0,       # temporal Gaussian on alignment points, in source frames
+    min_face_size=96.0,     # detector box side in source pixels
+    several_faces_ratio=0.5,  # drop when a 2nd face is at least this fraction of the main one
+    min_landmark_score=0.5,
+    min_blur=15.0,          # variance of the Laplacian on the aligned face region
+    jpeg_quality=95,
+    batch_size=16,          # frames per model call
+)
+
+
+@dataclass
+class _FrameInfo:
+    frame: int
+    box: np.ndarray
+    landmarks: np.ndarray
+    landmark_score: float
+    keypoints: Optional[np.ndarray] = None  # the detector's own 5 points, if any
+
+
+def blur_score(crop: np.ndarray, landmarks: np.ndarray) -> float:
+    """Variance of the Laplacian of the grey crop inside the landmarks' bounding box."""
+    import cv2
+    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+    h, w = grey.shape
+    x1, y1 = np.floor(landmarks.min(0)).astype(int)
+    x2, y2 = np.ceil(landmarks.max(0)).astype(int)
+    x1, y1, x2, y2 = max(x1, 0), max(y1, 0), min(x2, w), min(y2, h)
+    if x2 - x1 < 3 or y2 - y1 < 3:
+        return 0.0
+    return float(cv2.Laplacian(grey[y1:y2, x1:x2], cv2.CV_64F).var())
+
+
+class ClipProcessor:
+    """Runs detection, landmarks, alignment, filtering and parsing on one clip.
+
+    Two passes over the decoded frames keep memory bounded for long 1080p
+    clips: pass 1 detects faces and landmarks, then the alignment points are
+    smoothed over the whole clip; pass 2 decodes again, warps the kept frames
+    and parses them in batches.
+
+    Args:
+        settings: See :data:`DEFAULT_SETTINGS`.
+        detector, landmarker, parser: Configs (or built instances) of
+            :class:`~headswap.models.frozen.BaseFaceDetector`,
+            :class:`~headswap.models.frozen.BaseFaceLandmarker` and
+            :class:`~headswap.models.frozen.BaseFaceParser` (None: only for
+            :meth:`alignment_jitter`, which writes nothing).
+    """
+
+    def __init__(self, settings: dict, detector, landmarker, parser):
+        unknown = set(settings) - set(DEFAULT_SETTINGS)
+        if unknown:
+            raise ValueError(f'unknown preparation settings {sorted(unknown)}; known: '
+                             f'{sorted(DEFAULT_SETTINGS)}')
+        self.settings = {**DEFAULT_SETTINGS, **settings}
+        self.detector = self._build(detector)
+        self.landmarker = self._build(landmarker)
+        self.parser = None if parser is None else self._build(parser)
+        s = self.settings
+        self.template = template_points(s['crop_scale'], s['size'], s['y_offset'])
+
+    @staticmethod
+    def _build(cfg):
+        if not isinstance(cfg, dict):
+            return cfg
+        import headswap.models.frozen  # noqa: F401  (registers the components)
+        from headswap.registry import MODELS
+        return MODELS.build(copy.deepcopy(cfg))
+
+    # pass 1 -----------------------------------------------------------------
+    def _analyse(self, source: ClipSource, drops: Dict[str, int]) -> Tuple[List[_FrameInfo], int]:
+        s = self.settings
+        kept: List[_FrameInfo] = []
+        decoded = 0
+        frames = iter_frames(source, s['stride'], s['max_frames'])
+        for chunk in _chunks(frames, s['batch_size']):
+            decoded += len(chunk)
+            images = [img for _, img in chunk]
+            dets = self.detector.detect(images)
+            cand = []
+            for (idx, img), det in zip(chunk, dets):
+                if len(det) == 0:
+                    drops['no_face'] += 1
+                    continue
+                sides = np.maximum(det.boxes[:, 2] - det.boxes[:, 0],
+                                   det.boxes[:, 3] - det.boxes[:, 1])
+                if sides[0] < s['min_face_size']:
+                    drops['small_face'] += 1
+                    continue
+                if len(det) > 1 and sides[1:].max() >= s['several_faces_ratio'] * sides[0]:
+                    drops['several_faces'] += 1
+                    continue
+                kps = None if det.keypoints is None else det.keypoints[0]
+                cand.append((idx, img, det.boxes[0], kps))
+            if not cand:
+                continue
+            boxes = np.stack([c[2] for c in cand])
+            kps = None if any(c[3] is None for c in cand) else np.stack([c[3] for c in cand])
+            lms, scores = self.landmarker.predict([c[1] for c in cand], boxes, kps)
+            for (idx, _, box, kp), lm, score in zip(cand, lms, scores):
+                # NaN or collapsed points (a failed landmarker) count as unconfident
+                if not score >= s['min_landmark_score'] or not np.isfinite(lm).all() \
+                        or np.ptp(five_points(lm), axis=0).min() < 1.0:
+                    drops['low_landmark_score'] += 1
+                    continue
+                kept.append(_FrameInfo(idx, box, np.asarray(lm, np.float64), float(score),
+                                       None if kp is None else np.asarray(kp, np.float64)))
+        return kept, decoded
+
+    def _transforms(self, source: ClipSource, infos: List[_FrameInfo],
+                    sigma: Optional[float] = None) -> List[np.ndarray]:
+        pts = np.stack([five_points(f.landmarks) for f in infos])
+        if source.kind == 'video':
+            sigma = self.settings['smooth_sigma'] if sigma is None else sigma
+            pts = smooth_points(pts, np.array([f.frame for f in infos]), sigma)
+        return [similarity_transform(p, self.template) for p in pts]
+
+    def alignment_jitter(self, source: ClipSource,
+                         sigmas: Sequence[float] = (0.0, 2.0)) -> Dict[float, dict]:
+        """Temporal stability of the aligned crops of a clip, per smoothing sigma.
+
+        Two measures, in pixels of the ``size`` x ``size`` crop, over pairs of
+        kept frames one ``stride`` apart:
+
+        * ``eye_jitter``: mean frame-to-frame shift of the eye region, found by
+          phase correlation of the aligned crops around the template's eyes.
+          It is measured on the images, independently of the landmarks that
+          drive the alignment (those are pinned to the template without
+          smoothing, however noisy, so they would report ~0).
+        * ``crop_jitter``: mean high-frequency motion of the crop window in the
+          scene, ``|c[t+1] - 2 c[t] + c[t-1]|`` of the crop corners mapped to
+          the source frame (crop pixels): the shake of the whole picture that
+          landmark noise causes and smoothing removes.
+
+        Returns:
+            ``{sigma: dict(eye_jitter=..., crop_jitter=..., pairs=...)}``.
+        """
+        import cv2
+        drops = {r: 0 for r in DROP_REASONS}
+        infos, _ = self._analyse(source, drops)
+        if len(infos) < 3:
+            raise ValueError(f'{source.display}: fewer than 3 usable frames')
+        images = {i: img for i, img in iter_frames(source, self.settings['stride'],
+                                                   self.settings['max_frames'])
+                  if i in {f.frame for f in infos}}
+        size = self.settings['size']
+        eyes = self.template[:2]
+        half = np.array([0.35, 0.25]) * (eyes[1, 0] - eyes[0, 0]) * 2
+        (x0, y0), (x1, y1) = np.round(eyes.min(0) - half).astype(int), \
+            np.round(eyes.max(0) + half).astype(int)
+        window = cv2.createHanningWindow((x1 - x0, y1 - y0), cv2.CV_64F)
+        corners = np.array([[0, 0], [size, 0], [size, size], [0, size]], np.float64)
+        frames = np.array([f.frame for f in infos])
+        adjacent = np.diff(frames) == self.settings['stride']
+        both = adjacent[1:] & adjacent[:-1]
+        out = {}
+        for sigma in sigmas:
+            mats = self._transforms(source, infos, sigma)
+            crops = [cv2.cvtColor(cv2.warpAffine(images[f.frame], m, (size, size)),
+                                  cv2.COLOR_RGB2GRAY)[y0:y1, x0:x1].astype(np.float64)
+                     for f, m in zip(infos, mats)]
+            shifts = np.array([np.hypot(*cv2.phaseCorrelate(a, b, window)[0])
+                               for a, b in zip(crops[:-1], crops[1:])])
+            scene = np.stack([transform_points(corners, cv2.invertAffineTransform(m))
+                              for m in mats])
+            scale = np.array([np.sqrt(abs(np.linalg.det(m[:, :2]))) for m in mats])
+            accel = np.linalg.norm(scene[2:] - 2 * scene[1:-1] + scene[:-2], axis=-1).mean(-1)
+            out[float(sigma)] = dict(eye_jitter=float(shifts[adjacent].mean()),
+                                     crop_jitter=float((accel * scale[1:-1])[both].mean()),
+                                     pairs=int(adjacent.sum()))
+        return out
+
+    # pass 2 -----------------------------------------------------------------
+    def process(self, source: ClipSource, out_root: str) -> dict:
+        """Process ``source`` and write its frames and parsing maps under ``out_root``.
+
+        Returns:
+            The shard: clip names, ``status`` (``'ok'`` / ``'failed'`` with a
+            ``reason``), ``decoded`` frame count, ``dropped`` counts by reason,
+            ``seconds`` and the index entries in ``data_list``.
+        """
+        import cv2
+        s = self.settings
+        t0 = time.perf_counter()
+        drops = {r: 0 for r in DROP_REASONS}
+        shard = dict(identity=source.identity, video=source.video, clip=source.clip,
+                     source=source.display, status='ok', reason='', decoded=0,
+                     dropped=drops, seconds=0.0, data_list=[])
+        rel = osp.join(source.identity, source.video, source.clip)
+        for folder in ('frames', 'parsing'):  # a killed run may have left some
+            remove_stale_tmp(osp.join(out_root, folder, rel))
+        try:
+            infos, decoded = self._analyse(source, drops)
+            shard['decoded'] = decoded
+            mats = self._transforms(source, infos) if infos else []
+            by_frame = {f.frame: (f, m) for f, m in zip(infos, mats)}
+            pending = []
+            if by_frame:
+                for idx, img in iter_frames(source, s['stride'], s['max_frames']):
+                    if idx not in by_frame:
+                        continue
+                    info, mat = by_frame[idx]
+                    crop = cv2.warpAffine(img, mat, (s['size'], s['size']),
+                                          flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+                    lm = transform_points(info.landmarks, mat)
+                    blur = blur_score(crop, lm)
+                    if blur < s['min_blur']:
+                        drops['blurry'] += 1
+                        continue
+                    pending.append((info, crop, lm, blur))
+                    if len(pending) == s['batch_size']:
+                        shard['data_list'] += self._write(pending, rel, out_root)
+                        pending = []
+            if pending:
+                shard['data_list'] += self._write(pending, rel, out_root)
+        except SourceError as e:
+            shard.update(status='failed', reason=str(e), data_list=[])
+        shard['seconds'] = round(time.perf_counter() - t0, 3)
+        return shard
+
+    def _write(self, pending: list, rel: str, out_root: str) -> List[dict]:
+        if self.parser is None:
+            raise ValueError('ClipProcessor was built without a parser')
+        crops = [p[1] for p in pending]
+        lms = np.stack([p[2] for p in pending])
+        maps = self.parser.parse(crops, lms)
+        entries = []
+        for (info, crop, lm, blur), parsing in zip(pending, maps):
+            name = f'{info.frame:06d}'
+            img_path = f'frames/{rel}/{name}.jpg'.replace(osp.sep, '/')
+            parsing_path = f'parsing/{rel}/{name}.png'.replace(osp.sep, '/')
+            atomic_write_image(osp.join(out_root, img_path), crop, self.settings['jpeg_quality'])
+            atomic_write_image(osp.join(out_root, parsing_path), np.asarray(parsing, np.uint8))
+            box = info.box
+            entries.append(dict(
+                frame=int(info.frame), img_path=img_path, parsing_path=parsing_path,
+                landmarks=np.round(lm, 2).tolist(),
+                quality=dict(face_size=round(float(max(box[2] - box[0], box[3] - box[1])), 1),
+                             blur=round(blur, 1),
+                             landmark_score=round(info.landmark_score, 3))))
+        return entries
+
+
+def _chunks(iterator, size: int):
+    chunk = []
+    for item in iterator:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

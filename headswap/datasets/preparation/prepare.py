@@ -1,0 +1,288 @@
+"""Resumable, parallel preparation of a talking-head dataset (see docs/en/data_preparation.md).
+
+Every clip is processed by a :class:`ClipProcessor` (in worker processes when
+``workers > 0``), which writes its frames and parsing maps atomically and then
+its *shard* ``<out>/.shards/<identity>/<video>/<clip>.json``. A clip with a
+shard is finished: a rerun after a kill skips it, and redoes clips without one
+(their files are overwritten atomically). The index is always rebuilt from the
+shards in sorted order, so an interrupted and resumed run writes the same
+``index.json`` as an uninterrupted one.
+"""
+import copy
+import logging
+import multiprocessing as mp
+import os
+import os.path as osp
+import time
+from typing import Dict, List, Optional
+
+from headswap.utils.cli import UserError
+from .atomic_io import atomic_write_json, read_json, remove_stale_tmp
+from .clip_processor import DEFAULT_SETTINGS, DROP_REASONS, ClipProcessor
+from .sources import ClipSource, SourceError, discover_sources
+
+__all__ = ['prepare_dataset', 'merge_index', 'format_summary', 'shard_path', 'set_models_device']
+
+logger = logging.getLogger('headswap.prepare')
+
+INDEX_VERSION = 1
+# settings that change what is written; the others (batch size) may differ on resume
+_OUTPUT_SETTINGS = tuple(k for k in DEFAULT_SETTINGS if k != 'batch_size')
+
+_WORKER: Optional[ClipProcessor] = None
+
+
+def shard_path(out_root: str, source: ClipSource) -> str:
+    return osp.join(out_root, '.shards', source.identity, source.video, source.clip + '.json')
+
+
+def _run_signature(settings: dict, models: dict) -> dict:
+    return dict(settings={k: settings[k] for k in _OUTPUT_SETTINGS}, models=models)
+
+
+def _check_signature(out_root: str, signature: dict) -> None:
+    """Refuse to resume an output folder made with other settings."""
+    path = osp.join(out_root, '.shards', 'settings.json')
+    if osp.isfile(path):
+        old = read_json(path)
+        if old != signature:
+            diff = [kk for k in ('settings', 'models') for kk in
+                    set(old.get(k, {})) | set(signature[k])
+                    if old.get(k, {}).get(kk) != signature[k].get(kk)]
+            raise UserError(
+                f'{out_root}: was prepared with other settings ({", ".join(sorted(set(diff)))} '
+                f'differ; see {path}); resume with the same settings or use a new output folder')
+
+
+def _init_worker(settings: dict, models: dict, threads: int) -> None:
+    global _WORKER
+    import cv2
+    import torch
+    cv2.setNumThreads(threads)
+    torch.set_num_threads(threads)
+    _WORKER = ClipProcessor(settings, **copy.deepcopy(models))
+
+
+def _process_and_store(processor: ClipProcessor, source: ClipSource, out_root: str,
+                       signature: dict) -> dict:
+    """Process one clip and write its shard; returns the shard without its entries.
+
+    An unexpected error in one clip (a bug, a frame a library chokes on) is recorded as
+    that clip's failure and the run goes on (``HEADSWAP_DEBUG=1`` raises it instead).
+    """
+    try:
+        shard = processor.process(source, out_root)
+    except (KeyboardInterrupt, MemoryError):
+        raise
+    except Exception as e:  # noqa: BLE001
+        if os.environ.get('HEADSWAP_DEBUG'):
+            raise
+        shard = dict(identity=source.identity, video=source.video, clip=source.clip,
+                     source=source.display, status='failed',
+                     reason=f'unexpected {type(e).__name__}: {e}', decoded=0,
+                     dropped={r: 0 for r in DROP_REASONS}, seconds=0.0, data_list=[])
+    settings_file = osp.join(out_root, '.shards', 'settings.json')
+    if not osp.isfile(settings_file):
+        atomic_write_json(settings_file, signature)
+    path = shard_path(out_root, source)
+    remove_stale_tmp(osp.dirname(path))
+    atomic_write_json(path, shard)
+    return {k: v for k, v in shard.items() if k != 'data_list'} | dict(kept=len(shard['data_list']))
+
+
+def _work(args) -> dict:
+    return _process_and_store(_WORKER, *args)
+
+
+def set_models_device(models: dict, device: str) -> None:
+    """Run every torch model among the component configs ``models`` on ``device``."""
+    for cfg in models.values():
+        if isinstance(cfg, dict) and 'device' in _init_args(cfg.get('type')):
+            cfg['device'] = device
+
+
+def _init_args(type_name) -> tuple:
+    import inspect
+
+    import headswap.models.frozen  # noqa: F401
+    from headswap.registry import MODELS
+    cls = MODELS.get(type_name) if isinstance(type_name, str) else None
+    return tuple(inspect.signature(cls.__init__).parameters) if cls is not None else ()
+
+
+def _model_name(cfg) -> str:
+    return cfg.get('type', '?') if isinstance(cfg, dict) else type(cfg).__name__
+
+
+def _parser_name(cfg) -> str:
+    """The parser's ``name`` (what made the maps), without building it."""
+    if not isinstance(cfg, dict):
+        return getattr(cfg, 'name', type(cfg).__name__)
+    import headswap.models.frozen  # noqa: F401
+    from headswap.registry import MODELS
+    cls = MODELS.get(cfg['type'])
+    return getattr(cls, 'name', cfg['type']) if cls is not None else cfg['type']
+
+
+def prepare_dataset(input_root: str, out_root: str, settings: Optional[dict] = None,
+                    detector: Optional[dict] = None, landmarker: Optional[dict] = None,
+                    parser: Optional[dict] = None, workers: int = 0, retry_failed: bool = False,
+                    progress: bool = True, clip_filter: Optional[str] = None) -> dict:
+    """Prepare (or resume preparing) ``out_root`` from the videos/images under ``input_root``.
+
+    Args:
+        input_root: Folder of videos / images (layouts in :mod:`.sources`).
+        out_root: Output folder (``index.json``, ``frames/``, ``parsing/``).
+        settings: Overrides of :data:`DEFAULT_SETTINGS`.
+        detector, landmarker, parser: Component configs (registry ``MODELS``).
+        workers: Worker processes; 0 runs everything in this process.
+        retry_failed: Process clips again whose shard records a failure.
+        progress: Show a progress bar.
+        clip_filter: Only process clips whose ``identity/video/clip`` contains this
+            string (the index still lists every finished clip).
+
+    Returns:
+        The summary (see :func:`format_summary`).
+    """
+    t0 = time.perf_counter()
+    settings = {**DEFAULT_SETTINGS, **(settings or {})}
+    models = dict(detector=detector or dict(type='YuNetFaceDetector'),
+                  landmarker=landmarker or dict(type='MediaPipeFaceMeshLandmarker'),
+                  parser=parser or dict(type='LandmarkFaceParser'))
+    try:
+        sources, ignored = discover_sources(input_root)
+    except SourceError as e:
+        raise UserError(str(e)) from None
+    if not sources:
+        raise UserError(f'{input_root}: no videos ({", ".join(("mp4", "avi", "mov", "mkv"))}, '
+                        '...) or images found')
+    os.makedirs(out_root, exist_ok=True)
+    remove_stale_tmp(out_root)
+    signature = _run_signature(settings, {k: copy.deepcopy(v) for k, v in models.items()})
+    # written just before the first shard, so a run that fails to start leaves no trace
+    _check_signature(out_root, signature)
+    for path in ignored:
+        logger.warning('%s: ignored (not a video or image file)', path)
+
+    todo: List[ClipSource] = []
+    for src in sources:
+        if clip_filter and clip_filter not in '/'.join(src.key):
+            continue
+        path = shard_path(out_root, src)
+        if osp.isfile(path):
+            if retry_failed and read_json(path).get('status') == 'failed':
+                todo.append(src)
+            continue
+        todo.append(src)
+
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=len(todo), unit='clip', desc='preparing', dynamic_ncols=True)
+    results = []
+    decoded_now = 0
+
+    def report(r: dict) -> None:
+        nonlocal decoded_now
+        results.append(r)
+        decoded_now += r['decoded']
+        if r['status'] == 'failed':
+            logger.warning('%s: skipped, %s', r['source'], r['reason'])
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(frames=decoded_now,
+                            fps=f'{decoded_now / max(time.perf_counter() - t0, 1e-6):.1f}')
+
+    try:
+        if workers > 0 and todo:
+            ctx = mp.get_context('spawn')
+            threads = max(1, (os.cpu_count() or 1) // workers)
+            with ctx.Pool(workers, initializer=_init_worker,
+                          initargs=(settings, models, threads)) as pool:
+                for r in pool.imap_unordered(_work, [(s, out_root, signature) for s in todo]):
+                    report(r)
+        elif todo:
+            processor = ClipProcessor(settings, **copy.deepcopy(models))
+            for src in todo:
+                report(_process_and_store(processor, src, out_root, signature))
+    finally:
+        if bar is not None:
+            bar.close()
+
+    index = merge_index(out_root, sources, settings, models)
+    elapsed = time.perf_counter() - t0
+    return _summarise(out_root, sources, results, index, ignored, elapsed)
+
+
+def merge_index(out_root: str, sources: List[ClipSource], settings: dict, models: dict) -> dict:
+    """Write ``index.json`` from the shards of ``sources`` (sorted, deterministic)."""
+    from headswap import __version__
+    from headswap.structures.face_labels import PARSING_CLASSES
+    data_list = []
+    for src in sorted(sources, key=lambda s: s.key):
+        path = shard_path(out_root, src)
+        if not osp.isfile(path):
+            continue
+        shard = read_json(path)
+        for e in shard['data_list']:
+            data_list.append(dict(identity=src.identity, video=src.video, clip=src.clip, **e))
+    metainfo = dict(
+        dataset_type='talking_heads', version=INDEX_VERSION, resolution=settings['size'],
+        crop_scale=settings['crop_scale'], landmark_format='ibug68', num_landmarks=68,
+        parsing_classes=list(PARSING_CLASSES), created_by=f'headswap {__version__}',
+        detector=_model_name(models['detector']), landmarker=_model_name(models['landmarker']),
+        parser=_parser_name(models['parser']),
+        preparation={k: settings[k] for k in _OUTPUT_SETTINGS})
+    index = dict(metainfo=metainfo, data_list=data_list)
+    atomic_write_json(osp.join(out_root, 'index.json'), index)
+    return index
+
+
+def _summarise(out_root: str, sources: List[ClipSource], results: List[dict], index: dict,
+               ignored: List[str], elapsed: float) -> dict:
+    dropped: Dict[str, int] = {r: 0 for r in DROP_REASONS}
+    failed, decoded, resumed = [], 0, 0
+    done_now = {(r['identity'], r['video'], r['clip']) for r in results}
+    for src in sources:
+        path = shard_path(out_root, src)
+        if not osp.isfile(path):
+            continue
+        shard = read_json(path)
+        resumed += src.key not in done_now
+        decoded += shard['decoded']
+        for k, v in shard['dropped'].items():
+            dropped[k] = dropped.get(k, 0) + v
+        if shard['status'] == 'failed':
+            failed.append((shard['source'], shard['reason']))
+    decoded_now = sum(r['decoded'] for r in results)
+    model_seconds = sum(r['seconds'] for r in results)
+    summary = dict(
+        clips=len(sources), clips_processed=len(results), clips_resumed=resumed,
+        clips_failed=failed, ignored_files=ignored, frames_decoded=decoded,
+        frames_kept=len(index['data_list']), frames_dropped=dropped,
+        identities=len({e['identity'] for e in index['data_list']}),
+        frames_decoded_this_run=decoded_now, seconds=round(elapsed, 2),
+        clip_seconds=round(model_seconds, 2),
+        fps=round(decoded_now / elapsed, 2) if elapsed > 0 else 0.0)
+    atomic_write_json(osp.join(out_root, 'summary.json'), summary)
+    return summary
+
+
+def format_summary(summary: dict) -> str:
+    """A human-readable report of :func:`prepare_dataset`'s summary."""
+    lines = [
+        f'clips: {summary["clips"]} ({summary["clips_processed"]} processed now, '
+        f'{summary["clips_resumed"]} already done, {len(summary["clips_failed"])} failed)',
+        f'frames: {summary["frames_decoded"]} decoded, {summary["frames_kept"]} kept '
+        f'({summary["identities"]} identities)',
+        'dropped: ' + (', '.join(f'{k} {v}' for k, v in summary['frames_dropped'].items())
+                       or 'none'),
+    ]
+    for path, reason in summary['clips_failed']:
+        lines.append(f'  failed: {path}: {reason}')
+    if summary['ignored_files']:
+        lines.append(f'ignored files (not video/image): {len(summary["ignored_files"])}')
+    lines.append(f'throughput: {summary["fps"]:.2f} frames/s '
+                 f'({summary["frames_decoded_this_run"]} frames decoded in '
+                 f'{summary["seconds"]:.1f} s, this run)')
+    return '\n'.join(lines)

@@ -1,0 +1,65 @@
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from headswap.registry import TRANSFORMS
+from headswap.structures.face_labels import ibug68_flip_index, parsing_flip_lut
+
+__all__ = ['FaceFlip']
+
+
+@TRANSFORMS.register_module()
+class FaceFlip(BaseTransform):
+    """Horizontal flip of a whole sample that keeps faces' left and right consistent.
+
+    Every entry is flipped together, found by its key's suffix:
+
+    * ``*_img`` ``(H, W, 3)`` and ``*_imgs`` (list) images are mirrored;
+    * ``*_parsing`` / ``*_parsings`` label maps are mirrored and their
+      left/right labels swapped (l_brow <-> r_brow, l_eye <-> r_eye,
+      l_ear <-> r_ear);
+    * ``*_landmarks`` ``(68, 2)`` / ``(K, 68, 2)`` get ``x -> W - 1 - x`` and the
+      iBUG indices of left and right parts exchanged (point 36, the outer
+      corner of the image-left eye, becomes point 45, and so on).
+
+    Adds ``flip`` (bool). Randomness: numpy's global generator.
+
+    Args:
+        prob: Probability of flipping.
+    """
+
+    def __init__(self, prob: float = 0.5):
+        if not 0 <= prob <= 1:
+            raise ValueError(f'prob must be in [0, 1], got {prob}')
+        self.prob = prob
+        self._lut = parsing_flip_lut()
+        self._lm_index = ibug68_flip_index()
+
+    def transform(self, results: dict) -> dict:
+        flip = bool(np.random.rand() < self.prob)
+        results['flip'] = flip
+        if flip:
+            self.flip(results)
+        return results
+
+    def flip(self, results: dict) -> None:
+        """Flip ``results`` in place (no randomness)."""
+        width = None
+        for key in list(results):
+            value = results[key]
+            if key.endswith('_img'):
+                results[key] = np.ascontiguousarray(value[:, ::-1])
+                width = value.shape[1]
+            elif key.endswith('_imgs'):
+                results[key] = [np.ascontiguousarray(v[:, ::-1]) for v in value]
+                width = value[0].shape[1] if len(value) else width
+            elif key.endswith('_parsing'):
+                results[key] = self._lut[value[:, ::-1]]
+            elif key.endswith('_parsings'):
+                results[key] = [self._lut[v[:, ::-1]] for v in value]
+        for key in list(results):
+            if key.endswith('_landmarks'):
+                if width is None:
+                    raise KeyError('FaceFlip found landmarks but no *_img to know the width')
+                lm = np.array(results[key], dtype=np.float32, copy=True)
+                lm[..., 0] = width - 1 - lm[..., 0]
+                results[key] = lm[..., self._lm_index, :]

@@ -1,0 +1,57 @@
+"""Reading prepared frames, shared by the loading transforms."""
+import os.path as osp
+from typing import Optional
+
+import numpy as np
+
+__all__ = ['read_rgb', 'read_labels', 'read_landmarks', 'to_image_tensor', 'to_label_tensor']
+
+
+def _missing(path: str, what: str) -> FileNotFoundError:
+    return FileNotFoundError(
+        f'{path}: the index references this {what}, but the file does not exist; the dataset '
+        'folder is incomplete (rerun tools/dataset_converters/prepare_talking_heads.py on it, '
+        'it resumes) or data_root is wrong')
+
+
+def read_rgb(path: str) -> np.ndarray:
+    """``(H, W, 3)`` uint8 RGB."""
+    import cv2
+    img = cv2.imread(path, cv2.IMREAD_COLOR)
+    if img is None:
+        if not osp.isfile(path):
+            raise _missing(path, 'frame')
+        raise OSError(f'{path}: not a readable image (corrupt?)')
+    return np.ascontiguousarray(img[..., ::-1])
+
+
+def read_labels(path: str) -> np.ndarray:
+    """``(H, W)`` uint8 parsing labels."""
+    import cv2
+    labels = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if labels is None:
+        if not osp.isfile(path):
+            raise _missing(path, 'parsing map')
+        raise OSError(f'{path}: not a readable label map (corrupt?)')
+    if labels.ndim != 2:
+        raise ValueError(f'{path}: a parsing map must have one channel, found {labels.shape}')
+    return labels
+
+
+def read_landmarks(info: dict) -> Optional[np.ndarray]:
+    """``(68, 2)`` float32 landmarks of an index entry, or None."""
+    lm = info.get('landmarks')
+    return None if lm is None else np.asarray(lm, dtype=np.float32)
+
+
+def to_image_tensor(img: np.ndarray):
+    """``(H, W, 3)`` uint8 -> ``(3, H, W)`` uint8 tensor (``(K, H, W, 3)`` -> ``(K, 3, H, W)``)."""
+    import torch
+    arr = np.ascontiguousarray(np.moveaxis(np.asarray(img), -1, -3))
+    return torch.from_numpy(arr)
+
+
+def to_label_tensor(labels: np.ndarray):
+    """``(H, W)`` uint8 -> ``(1, H, W)`` long tensor."""
+    import torch
+    return torch.from_numpy(np.ascontiguousarray(labels)).long()[None]

