@@ -1,5 +1,6 @@
-# Tiny stage-1 model for CPU tests and smoke runs: 32x32 images, widths 4-16, K = 2,
-# random weights for the frozen networks. Not for real training.
+# Tiny stage-1 model for CPU smoke runs and tests: 32x32 frames (resized from the bundled
+# 512x512 sample), widths 4-16, K in {1, 2}, random weights for the frozen networks.
+#   python tools/train.py configs/head2head/head2head_aligner_tiny_1xb2-1k_sample-32.py
 _base_ = ['head2head_aligner_lpd-arcface-r100_6xb1-1000k_voxceleb2-512.py']
 
 model = dict(
@@ -21,13 +22,25 @@ model = dict(
     losses=dict(vgg=dict(layer_weights=(1.0, 1.0, 1.0))),
     ema=dict(momentum=0.01))
 
-train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
-                        dataset=dict(num_sources=2))
-train_cfg = dict(max_iters=1000, val_interval=1000)
+tiny_pipeline = [
+    dict(type='LoadHead2HeadFrames', with_parsing=True),
+    dict(type='ResizeFrames', size=32),
+    dict(type='PackHead2HeadInputs'),
+]
+train_dataloader = dict(
+    batch_size=2, num_workers=0, persistent_workers=False,
+    dataset=dict(num_sources=[1, 2], pipeline=tiny_pipeline))
+val_dataloader = dict(
+    batch_size=2, num_workers=0, persistent_workers=False,
+    dataset=dict(num_sources=2, pipeline=tiny_pipeline))
+test_dataloader = val_dataloader
+sync_bn = None
+
+train_cfg = dict(max_iters=1000, val_interval=500)
 optim_wrapper = dict(
     generator=dict(optimizer=dict(lr=1e-3)), discriminator=dict(optimizer=dict(lr=4e-3)))
 default_hooks = dict(
     logger=dict(interval=10),
     checkpoint=dict(interval=500),
     visualization=dict(interval=200, tile=64))
-env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
+env_cfg = dict(cudnn_benchmark=False)

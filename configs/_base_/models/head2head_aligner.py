@@ -10,9 +10,10 @@ model = dict(
     portrait_encoder=dict(
         type='ResNeXtEncoder', out_channels=512, depths=(3, 4, 6, 3), groups=32,
         width_per_group=4, input_size=256, spectral_norm=True, checkpoint=None),
-    # E_id: frozen ArcFace IResNet-100 -> d2 = 512 (crop_scale as in index.json)
+    # E_id: frozen ArcFace IResNet-100 -> d2 = 512; crop_scale (and crop_center for a
+    # y_offset) as the data were prepared with (index.json metainfo)
     identity_encoder=dict(
-        type='ArcFaceIdentityEncoder', depth=100, crop_scale=1.8,
+        type='ArcFaceIdentityEncoder', depth=100, crop_scale=2.0, crop_center=(0.5, 0.5),
         checkpoint='checkpoints/arcface_ms1mv3_r100_backbone.pth'),
     # E_pose, E_exp: MobileNetV2 -> d3 = d4 = 256, on the augmented driver
     pose_encoder=dict(

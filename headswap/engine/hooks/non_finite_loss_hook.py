@@ -83,7 +83,7 @@ class NonFiniteLossHook(Hook):
         if _state_is_finite(model):
             filename = f'nonfinite_iter_{iteration}.pth'
             runner.save_checkpoint(runner.work_dir, filename, save_optimizer=True,
-                                   save_param_scheduler=True)
+                                   save_param_scheduler=True, by_epoch=False)
             path = osp.join(runner.work_dir, filename)
             if dist.is_main_process():
                 with open(osp.join(runner.work_dir, 'last_checkpoint'), 'w') as f:

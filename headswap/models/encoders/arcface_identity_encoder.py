@@ -16,18 +16,19 @@ ARCFACE_TEMPLATE_112 = ((38.2946, 51.6963), (73.5318, 51.5014), (56.0252, 71.736
                         (41.5493, 92.3655), (70.7299, 92.2041))
 
 
-def arcface_crop_box(crop_scale: float = 1.8, center: Sequence[float] = (0.5, 0.5)
+def arcface_crop_box(crop_scale: float = 2.0, center: Sequence[float] = (0.5, 0.5)
                      ) -> Tuple[float, float, float, float]:
     """Where ArcFace's 112x112 window lies in a headswap crop, as fractions of its side.
 
-    How it is derived: headswap's aligned crops (``docs/en/data_format.md``,
-    ``crop_scale`` in ``index.json``'s metainfo) are ArcFace's alignment window
-    enlarged ``crop_scale`` times about its centre, so that hair, ears and neck
-    fit. The similarity that maps the 5 landmarks of a crop of side S onto
-    ``ARCFACE_TEMPLATE_112`` is therefore a pure scale ``112 * crop_scale / S``
-    about the centre: the ArcFace window is the centred square of side
-    ``S / crop_scale``. ``center`` moves that square for crops whose face is
-    not centred (fractions of the side).
+    How it is derived: headswap's aligned crops are made by mapping 5 landmarks
+    onto ArcFace's template enlarged ``crop_scale`` times about the centre of the
+    crop (``template_points`` in ``headswap/datasets/preparation/alignment.py``;
+    ``crop_scale`` is in ``index.json``'s metainfo, 2.0 by default), so that
+    hair, ears and neck fit. The similarity that maps those template points of
+    a crop of side S back onto ``ARCFACE_TEMPLATE_112`` is therefore a pure
+    scale ``112 * crop_scale / S`` about the centre: the ArcFace window is the
+    centred square of side ``S / crop_scale``. Crops prepared with a vertical
+    ``y_offset`` need ``center=(0.5, 0.5 + y_offset)``.
 
     Returns:
         ``(x0, y0, x1, y1)`` in [0, 1] (fractions of the crop's width and height).
@@ -72,7 +73,7 @@ class ArcFaceIdentityEncoder(FrozenModule):
     """
 
     def __init__(self, depth: int = 100, checkpoint: Optional[str] = None,
-                 crop_scale: float = 1.8, crop_center: Sequence[float] = (0.5, 0.5),
+                 crop_scale: float = 2.0, crop_center: Sequence[float] = (0.5, 0.5),
                  depths: Optional[Sequence[int]] = None, base_channels: int = 64,
                  embedding_dim: int = 512, input_size: int = 112):
         super().__init__()

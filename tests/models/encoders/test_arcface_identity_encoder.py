@@ -1,10 +1,13 @@
 from collections import OrderedDict
 
+import numpy as np
 import pytest
 import torch
 
 from headswap.models.encoders import ArcFaceIdentityEncoder
-from headswap.models.encoders.arcface_identity_encoder import arcface_crop_box
+from headswap.datasets.preparation.alignment import template_points
+from headswap.models.encoders.arcface_identity_encoder import (ARCFACE_TEMPLATE_112,
+                                                               arcface_crop_box)
 from headswap.models.frozen import IResNet
 from headswap.models.frozen.iresnet import IRESNET_DEPTHS
 
@@ -97,6 +100,15 @@ def test_insightface_checkpoint_loads_key_for_key(tmp_path):
 def test_checkpoint_needs_full_size():
     with pytest.raises(ValueError, match='input_size=112'):
         ArcFaceIdentityEncoder(checkpoint='x.pth', **TINY)
+
+
+@pytest.mark.parametrize('crop_scale,y_offset', [(2.0, 0.0), (1.8, 0.05)])
+def test_crop_box_maps_prepared_crops_onto_the_arcface_template(crop_scale, y_offset):
+    """The window sends the alignment template of prepared crops onto ArcFace's 112 template."""
+    pts = template_points(crop_scale, 512, y_offset) / 512
+    x0, y0, x1, y1 = arcface_crop_box(crop_scale, center=(0.5, 0.5 + y_offset))
+    mapped = (pts - [x0, y0]) / [x1 - x0, y1 - y0] * 112
+    np.testing.assert_allclose(mapped, np.array(ARCFACE_TEMPLATE_112), atol=1e-9)
 
 
 def test_crop_box_derivation():
