@@ -84,3 +84,18 @@ def test_overfits_a_handful_of_frames():
     proc = run_tool(['tools/analysis_tools/overfit_aligner.py', CONFIG, '--frames', '4',
                      '--iters', '400', '--log-every', '100'])
     assert 'PASS' in proc.stdout.strip().splitlines()[-1]
+
+
+def test_dist_train_two_cpu_processes(tmp_path):
+    """Separate DDP wrappers per part (gloo); a NaN stops every rank after one save."""
+    proc = run_tool(['tools/dist_train.sh', CONFIG, '2', '--work-dir', str(tmp_path / 'ok'),
+                     '--cfg-options', *SHORT], env={'PORT': '29541'})
+    assert 'gloo process group (rank 1 of world size 2)' in proc.stdout + proc.stderr
+    assert osp.isfile(tmp_path / 'ok' / 'iter_6.pth')
+    proc = run_tool(['tools/dist_train.sh', CONFIG, '2', '--work-dir', str(tmp_path / 'nan'),
+                     '--cfg-options', *SHORT, 'model.losses.l1.loss_weight=nan'],
+                    env={'PORT': '29542'}, check=False, timeout=300)
+    assert proc.returncode != 0
+    text = proc.stdout + proc.stderr
+    assert 'non-finite loss at iteration 1: loss_l1 (rank 0)=nan, loss_l1 (rank 1)=nan' in text
+    assert osp.isfile(tmp_path / 'nan' / 'nonfinite_iter_1.pth')

@@ -4,10 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from headswap.models.encoders import ArcFaceIdentityEncoder
 from headswap.datasets.preparation.alignment import template_points
-from headswap.models.encoders.arcface_identity_encoder import (ARCFACE_TEMPLATE_112,
-                                                               arcface_crop_box)
+from headswap.models.encoders import ArcFaceIdentityEncoder
+from headswap.models.encoders.arcface_identity_encoder import ARCFACE_TEMPLATE_112, arcface_crop_box
 from headswap.models.frozen import IResNet
 from headswap.models.frozen.iresnet import IRESNET_DEPTHS
 

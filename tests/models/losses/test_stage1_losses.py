@@ -1,8 +1,7 @@
 import pytest
 import torch
 
-from headswap.models.losses import (DiceLoss, FeatureMatchingLoss, HingeGANLoss, IdentityLoss,
-                                    L1Loss)
+from headswap.models.losses import DiceLoss, FeatureMatchingLoss, HingeGANLoss, IdentityLoss, L1Loss
 
 
 def test_hinge_discriminator_terms():
