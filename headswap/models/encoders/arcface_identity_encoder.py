@@ -90,12 +90,14 @@ class ArcFaceIdentityEncoder(FrozenModule):
         """``(N, 3, H, W)`` head crops -> ``(N, 3, 112, 112)`` ArcFace crops."""
         n, _, h, w = x.shape
         x0, y0, x1, y1 = self.crop_box
-        box = torch.tensor([x0 * w, y0 * h, x1 * w, y1 * h], dtype=x.dtype, device=x.device)
-        idx = torch.arange(n, dtype=x.dtype, device=x.device)[:, None]
+        # float32 boxes: bfloat16 would round them by up to a pixel at 512 px
+        box = torch.tensor([x0 * w, y0 * h, x1 * w, y1 * h], device=x.device)
+        idx = torch.arange(n, dtype=torch.float32, device=x.device)[:, None]
         rois = torch.cat([idx, box.expand(n, 4)], dim=1)
         size = self.backbone.input_size
-        return roi_align(x, rois, output_size=(size, size), spatial_scale=1.0, sampling_ratio=-1,
-                         aligned=True)
+        crop = roi_align(x.float(), rois, output_size=(size, size), spatial_scale=1.0,
+                         sampling_ratio=-1, aligned=True)
+        return crop.to(x.dtype)
 
     def forward(self, x: torch.Tensor, return_features: bool = False
                 ) -> Union[torch.Tensor, Tuple[torch.Tensor, List[torch.Tensor]]]:
