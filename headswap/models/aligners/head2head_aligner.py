@@ -13,7 +13,7 @@ __all__ = ['Head2HeadAligner']
 
 ModuleCfg = Union[dict, nn.Module]
 
-# loss name in the config -> what it needs; every loss logs as `loss_<name>`
+# names of model.losses; each logs as `loss_<name>` (`gan`: `loss_g_adv`, `loss_d_adv`)
 _LOSS_NAMES = ('l1', 'vgg', 'arcface_fm', 'identity', 'disc_fm', 'gan', 'mask')
 
 
