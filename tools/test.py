@@ -15,6 +15,7 @@ from mmengine.config import DictAction
 
 from headswap.utils.cli import UserError, friendly_errors
 from headswap.utils.config import apply_tool_options, build_runner, load_config
+from headswap.utils.dist import shutdown_distributed
 
 
 def parse_args(argv=None):
@@ -67,7 +68,10 @@ def main(argv=None):
                                 'default_hooks (e.g. ImageGridHook)')
             vis['test_out_dir'] = args.show_dir
         runner = build_runner(cfg, args.launcher)
-        metrics = runner.test()
+        try:
+            metrics = runner.test()
+        finally:
+            shutdown_distributed()
         if args.out and runner.rank == 0:
             metrics = {k: _jsonable(v) for k, v in (metrics or {}).items()}
             os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)

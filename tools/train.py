@@ -14,6 +14,7 @@ from mmengine.config import DictAction
 
 from headswap.utils.cli import UserError, friendly_errors
 from headswap.utils.config import apply_tool_options, build_runner, load_config
+from headswap.utils.dist import shutdown_distributed
 
 
 def parse_args(argv=None):
@@ -82,7 +83,10 @@ def main(argv=None):
             cfg.resume = True
             cfg.load_from = args.resume
         runner = build_runner(cfg, args.launcher)
-        runner.train()
+        try:
+            runner.train()
+        finally:
+            shutdown_distributed()
 
 
 if __name__ == '__main__':

@@ -12,7 +12,7 @@ from datetime import timedelta
 import torch
 import torch.distributed as torch_dist
 
-__all__ = ['init_distributed', 'cuda_is_usable']
+__all__ = ['init_distributed', 'cuda_is_usable', 'shutdown_distributed']
 
 
 def cuda_is_usable() -> bool:
@@ -65,3 +65,13 @@ def init_distributed(launcher: str, timeout_s: int = 1800, port: str = '29500') 
     torch_dist.init_process_group(
         backend='gloo', init_method='env://', timeout=timedelta(seconds=timeout_s))
     return True
+
+
+def shutdown_distributed() -> None:
+    """Destroy the default process group, if one was started.
+
+    Left to the interpreter's exit, gloo's worker threads can abort a finished
+    run ("terminate called without an active exception", exit code -6).
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.destroy_process_group()

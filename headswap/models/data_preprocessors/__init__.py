@@ -1,3 +1,4 @@
+from .head2head_data_preprocessor import Head2HeadDataPreprocessor
 from .head2scene_data_preprocessor import Head2SceneDataPreprocessor
 
-__all__ = ['Head2SceneDataPreprocessor']
+__all__ = ['Head2HeadDataPreprocessor', 'Head2SceneDataPreprocessor']

@@ -1,0 +1,100 @@
+import math
+import os.path as osp
+from typing import Dict, List, Optional
+
+import torch
+from mmengine import dist
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from headswap.registry import HOOKS
+from headswap.utils.cli import UserError
+
+__all__ = ['NonFiniteLossHook', 'NonFiniteLossError']
+
+
+class NonFiniteLossError(UserError):
+    """Training produced a NaN or infinite loss."""
+
+
+def _non_finite(outputs: Optional[dict], prefix: str) -> Dict[str, float]:
+    bad = {}
+    for key, value in (outputs or {}).items():
+        if not key.startswith(prefix):
+            continue
+        value = float(value.detach().float().mean()) if isinstance(value, torch.Tensor) \
+            else float(value)
+        if not math.isfinite(value):
+            bad[key] = value
+    return bad
+
+
+def _state_is_finite(model: torch.nn.Module) -> bool:
+    return all(bool(torch.isfinite(t).all()) for t in model.state_dict().values()
+               if isinstance(t, torch.Tensor) and t.is_floating_point())
+
+
+@HOOKS.register_module()
+class NonFiniteLossHook(Hook):
+    """Stop training at the first NaN/Inf loss, after saving a checkpoint to resume from.
+
+    After every iteration the logged losses (keys starting with ``prefix``)
+    are checked; in distributed runs the ranks agree first, so that all stop
+    together. On a non-finite loss:
+
+    * if the model's weights are still finite - headswap's GAN models skip an
+      update whose gradients are not finite, so the weights are those before
+      the bad iteration - a full checkpoint (model, optimizers, schedulers,
+      message hub, random state) is written as ``nonfinite_iter_<N>.pth`` and
+      recorded as the work dir's latest checkpoint. It is stamped as the end
+      of iteration N, so ``tools/train.py CONFIG --resume`` continues with the
+      next batch, skipping the one that failed;
+    * if the weights themselves are not finite, nothing is saved (it could
+      not be resumed) and the message points to the last regular checkpoint.
+
+    Then :class:`NonFiniteLossError` is raised, naming the iteration and the
+    loss terms, so the run ends with a non-zero exit status.
+
+    Args:
+        prefix: Which logged values are losses.
+    """
+
+    priority = 'LOW'  # after the logger, so the bad values are logged first
+
+    def __init__(self, prefix: str = 'loss'):
+        self.prefix = prefix
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+                         outputs: Optional[dict] = None) -> None:
+        bad = _non_finite(outputs, self.prefix)
+        if dist.get_world_size() > 1:
+            flag = torch.tensor(float(bool(bad)))
+            dist.all_reduce(flag)
+            if flag.item() == 0:
+                return
+            gathered: List[Dict[str, float]] = dist.all_gather_object(bad)
+            bad = {f'{k} (rank {r})': v for r, b in enumerate(gathered) for k, v in b.items()}
+        elif not bad:
+            return
+
+        iteration = runner.iter + 1
+        terms = ', '.join(f'{k}={v}' for k, v in bad.items())
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        if _state_is_finite(model):
+            filename = f'nonfinite_iter_{iteration}.pth'
+            runner.save_checkpoint(runner.work_dir, filename, save_optimizer=True,
+                                   save_param_scheduler=True, by_epoch=False)
+            path = osp.join(runner.work_dir, filename)
+            if dist.is_main_process():
+                with open(osp.join(runner.work_dir, 'last_checkpoint'), 'w') as f:
+                    f.write(path)
+            action = (f'saved {path} (weights from before this iteration); to go on, lower the '
+                      f'learning rates or loss weights and run tools/train.py with --resume '
+                      f'(it continues after the failed batch)')
+        else:
+            last = runner.message_hub.get_info('last_ckpt')
+            action = ('the weights are not finite, so no checkpoint was saved; resume from '
+                      f'the last regular checkpoint ({last or "none saved yet"})')
+        msg = f'non-finite loss at iteration {iteration}: {terms}; {action}'
+        runner.logger.error(msg)
+        raise NonFiniteLossError(msg)

@@ -1,0 +1,394 @@
+import contextlib
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModel, ExponentialMovingAverage, is_model_wrapper
+from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
+
+from headswap.registry import MODELS
+from headswap.structures import HeadSwapDataSample
+
+__all__ = ['Head2HeadAligner']
+
+ModuleCfg = Union[dict, nn.Module]
+
+# names of model.losses; each logs as `loss_<name>` (`gan`: `loss_g_adv`, `loss_d_adv`)
+_LOSS_NAMES = ('l1', 'vgg', 'arcface_fm', 'identity', 'disc_fm', 'gan', 'mask')
+
+
+def _build(cfg: Optional[ModuleCfg]) -> Optional[nn.Module]:
+    if cfg is None or isinstance(cfg, nn.Module):
+        return cfg
+    return MODELS.build(cfg)
+
+
+def _unwrap(module: nn.Module) -> nn.Module:
+    return module.module if is_model_wrapper(module) else module
+
+
+def _to_uint8(img: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] float -> [0, 255] uint8."""
+    return ((img.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+def _grads_finite(optimizer: torch.optim.Optimizer) -> bool:
+    grads = [p.grad for group in optimizer.param_groups for p in group['params']
+             if p.grad is not None]
+    if not grads:
+        return True
+    return bool(torch.isfinite(torch.nn.utils.get_total_norm(grads, float('inf'))).item())
+
+
+@MODELS.register_module()
+class Head2HeadAligner(BaseModel):
+    """Stage 1 of HeSer: reenact K source portraits with a driver's pose and expression.
+
+    ``I_A = G(MLP([E_por(I_S), E_id(I_S), E_pose(aug(D)), E_exp(aug(D))]))``,
+    where the portrait and identity embeddings are averaged over the K sources
+    and ``aug`` hides the driver's identity (training only). Trained by frame
+    reconstruction (D = I_T) with the losses of supplement eqs. 1-5 and a head
+    mask loss, alternating one discriminator and one generator update per
+    iteration.
+
+    One training iteration:
+
+    1. generator side forward once: ``I_A, M_A`` (kept for both updates);
+    2. D step: hinge loss on ``D([I_T, I_A.detach()])`` (one batched pass),
+       update D only;
+    3. G step: L1, VGG-19 / ArcFace / D feature matching, identity,
+       adversarial and mask losses through the just-updated D, whose weights
+       are frozen and whose spectral-norm statistics are not advanced (eval
+       mode), update the generator side only; then the EMA.
+
+    An update whose gradients are not finite is skipped (the state stays the
+    one before the iteration), so that :class:`NonFiniteLossHook` can save a
+    checkpoint to resume from. With ``AmpOptimWrapper`` its loss scaler does
+    the same.
+
+    Submodules called from ``train_step`` are top-level attributes and only
+    their ``forward`` is used, so that ``SeparateDistributedDataParallel``
+    can wrap each trainable one; the frozen VGG-19 and ArcFace networks are
+    top-level too and are not wrapped.
+
+    Args:
+        portrait_encoder: E_por config (d1 = 512).
+        identity_encoder: Frozen E_id config (d2 = 512).
+        pose_encoder: E_pose config (d3 = 256).
+        expression_encoder: E_exp config (d4 = 256).
+        generator: Generator config; its ``num_adain_params`` sizes the MLP.
+        discriminator: D_A config.
+        mlp: AdaIN MLP config; ``in_channels`` and ``out_channels`` are filled
+            in from the encoders and the generator when left out.
+        vgg: Frozen VGG-19 feature extractor config (needed by the ``vgg`` loss).
+        losses: ``{name: loss config}``; names are ``l1``, ``vgg``,
+            ``arcface_fm``, ``identity``, ``disc_fm``, ``gan`` (required) and
+            ``mask``. Each logs as ``loss_<name>``, except ``gan``, which logs
+            ``loss_g_adv`` and ``loss_d_adv``. A None entry disables a loss.
+        driver_augmentation: Identity-hiding augmentation of the driver, or
+            None.
+        ema: ``ExponentialMovingAverage`` arguments (``momentum``,
+            ``interval``) for an EMA copy of the generator side, kept in
+            ``self.ema`` (and so in checkpoints), or None.
+        test_use_ema: Use the EMA copy in ``val_step``/``test_step``/``forward``.
+        init_from_ema: When a checkpoint with EMA weights is loaded into this
+            model, initialise the generator side from the EMA weights (for
+            fine-tuning from a meta-learned checkpoint). Needs ``ema=None``.
+        data_preprocessor: Defaults to :class:`Head2HeadDataPreprocessor`; its
+            ``resolution`` is set to the generator's.
+        init_cfg: mmengine initialisation config.
+    """
+
+    generator_modules = ('portrait_encoder', 'pose_encoder', 'expression_encoder', 'mlp',
+                         'generator')
+
+    def __init__(self, portrait_encoder: ModuleCfg, identity_encoder: ModuleCfg,
+                 pose_encoder: ModuleCfg, expression_encoder: ModuleCfg, generator: ModuleCfg,
+                 discriminator: ModuleCfg, mlp: ModuleCfg = dict(type='AdaINMLP'),
+                 vgg: Optional[ModuleCfg] = None, losses: Optional[Dict[str, dict]] = None,
+                 driver_augmentation: Optional[ModuleCfg] = dict(
+                     type='IdentityHidingAugmentation'),
+                 ema: Optional[dict] = None, test_use_ema: bool = True,
+                 init_from_ema: bool = False,
+                 data_preprocessor: Optional[ModuleCfg] = dict(
+                     type='Head2HeadDataPreprocessor'),
+                 init_cfg: Optional[dict] = None):
+        # built here, not by BaseModel, which looks in mmengine's root registry
+        super().__init__(data_preprocessor=_build(data_preprocessor), init_cfg=init_cfg)
+        self.portrait_encoder = _build(portrait_encoder)
+        self.identity_encoder = _build(identity_encoder)
+        self.pose_encoder = _build(pose_encoder)
+        self.expression_encoder = _build(expression_encoder)
+        self.generator = _build(generator)
+        self.mlp = self._build_mlp(mlp)
+        self.discriminator = _build(discriminator)
+        self.vgg = _build(vgg)
+        self.driver_augmentation = _build(driver_augmentation)
+        self.losses = self._build_losses(losses or {})
+        self.resolution = int(self.generator.out_resolution)
+        self._check_resolution()
+
+        if init_from_ema and ema is not None:
+            raise ValueError('init_from_ema copies EMA weights of a loaded checkpoint into the '
+                             'generator side; it needs ema=None (a resumed run with an EMA '
+                             'would otherwise lose its raw weights)')
+        self.init_from_ema = init_from_ema
+        self.test_use_ema = test_use_ema
+        self.ema = None
+        if ema is not None:
+            self.ema = ExponentialMovingAverage(self._generator_side(), **ema)
+        if init_from_ema:
+            self.register_load_state_dict_pre_hook(self._take_ema_weights)
+
+    # ------------------------------------------------------------------ build
+    def _build_mlp(self, cfg: ModuleCfg) -> nn.Module:
+        if isinstance(cfg, nn.Module):
+            return cfg
+        cfg = dict(cfg)
+        dims = sum(int(m.out_channels) for m in (self.portrait_encoder, self.identity_encoder,
+                                                 self.pose_encoder, self.expression_encoder))
+        cfg.setdefault('in_channels', dims)
+        cfg.setdefault('out_channels', self.generator.num_adain_params)
+        if cfg['in_channels'] != dims:
+            raise ValueError(f'mlp.in_channels={cfg["in_channels"]} but the four encoders give '
+                             f'{dims}-d joint embeddings')
+        if cfg['out_channels'] != self.generator.num_adain_params:
+            raise ValueError(f'mlp.out_channels={cfg["out_channels"]} but the generator takes '
+                             f'{self.generator.num_adain_params} AdaIN parameters')
+        return MODELS.build(cfg)
+
+    def _build_losses(self, cfgs: Dict[str, dict]) -> nn.ModuleDict:
+        unknown = sorted(set(cfgs) - set(_LOSS_NAMES))
+        if unknown:
+            raise ValueError(f'unknown losses {unknown} in model.losses; known: '
+                             f'{list(_LOSS_NAMES)}')
+        losses = nn.ModuleDict({k: _build(v) for k, v in cfgs.items() if v is not None})
+        if 'gan' not in losses:
+            raise ValueError('model.losses needs a `gan` loss (the adversarial terms, eqs. 4-5)')
+        if 'vgg' in losses and self.vgg is None:
+            raise ValueError('the `vgg` loss needs model.vgg (a VGG19Features config)')
+        return losses
+
+    def _check_resolution(self) -> None:
+        pre = self.data_preprocessor
+        if hasattr(pre, 'resolution'):
+            if pre.resolution is None:
+                pre.resolution = self.resolution
+            elif pre.resolution != self.resolution:
+                raise ValueError(f'data_preprocessor.resolution={pre.resolution} but the '
+                                 f'generator makes {self.resolution}x{self.resolution} images')
+
+    def _generator_side(self) -> nn.ModuleDict:
+        """The trainable generator-side modules (unwrapped), by name."""
+        return nn.ModuleDict({n: _unwrap(getattr(self, n)) for n in self.generator_modules})
+
+    def _take_ema_weights(self, module: nn.Module, state_dict: dict, prefix: str, *args) -> None:
+        """Load-state-dict pre-hook: generator side <- ``ema.module.*`` of the file."""
+        ema_prefix = f'{prefix}ema.module.'
+        ema_keys = [k for k in state_dict if k.startswith(ema_prefix)]
+        if not ema_keys:
+            return
+        for k in ema_keys:
+            state_dict[prefix + k[len(ema_prefix):]] = state_dict.pop(k)
+        state_dict.pop(f'{prefix}ema.steps', None)
+
+    # ---------------------------------------------------------------- forward
+    def _module(self, name: str, use_ema: bool) -> nn.Module:
+        if use_ema and self.ema is not None:
+            return self.ema.module[name]
+        return getattr(self, name)
+
+    def encode_sources(self, source_imgs: torch.Tensor, use_ema: bool = False) -> torch.Tensor:
+        """Source code ``[E_por, E_id]`` averaged over K: ``(B, K, 3, H, W)`` -> ``(B, d1+d2)``.
+
+        Computed once per subject when animating a video (see :meth:`animate`).
+        """
+        with torch.no_grad():
+            identity = self.identity_encoder(source_imgs)
+        portrait = self._module('portrait_encoder', use_ema)(source_imgs)
+        return torch.cat([portrait, identity.to(portrait.dtype)], dim=1)
+
+    def animate(self, source_code: torch.Tensor, driver_img: torch.Tensor,
+                use_ema: bool = False) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Render the source in the driver's pose and expression.
+
+        Args:
+            source_code: ``(B, d1+d2)`` from :meth:`encode_sources`.
+            driver_img: ``(B, 3, H, W)`` in [-1, 1]; augmented in training mode.
+            use_ema: Use the EMA copy of the generator side.
+
+        Returns:
+            RGB ``(B, 3, R, R)`` in [-1, 1] and head mask ``(B, 1, R, R)``.
+        """
+        if self.driver_augmentation is not None:
+            driver_img = self.driver_augmentation(driver_img)
+        pose = self._module('pose_encoder', use_ema)(driver_img)
+        expression = self._module('expression_encoder', use_ema)(driver_img)
+        params = self._module('mlp', use_ema)(torch.cat([source_code, pose, expression], dim=1))
+        return self._module('generator', use_ema)(params)
+
+    def reenact(self, source_imgs: torch.Tensor, driver_img: torch.Tensor,
+                use_ema: bool = False) -> Tuple[torch.Tensor, torch.Tensor]:
+        """``(B, K, 3, H, W)`` sources and ``(B, 3, H, W)`` driver -> RGB and mask."""
+        return self.animate(self.encode_sources(source_imgs, use_ema), driver_img, use_ema)
+
+    def forward(self, inputs: dict, data_samples: Optional[list] = None, mode: str = 'tensor',
+                targets: Optional[dict] = None):
+        """``mode='tensor'``: (RGB, mask); ``mode='predict'``: data samples.
+
+        ``inputs`` are preprocessed (``source_imgs`` ``(B, K, 3, H, W)`` and
+        ``driver_img`` ``(B, 3, H, W)`` in [-1, 1]). Losses come from
+        :meth:`train_step` (a GAN alternates two updates), so there is no
+        ``'loss'`` mode.
+        """
+        use_ema = self.test_use_ema and not self.training
+        img, mask = self.reenact(inputs['source_imgs'], inputs['driver_img'], use_ema)
+        if mode == 'tensor':
+            return img, mask
+        if mode == 'predict':
+            return self._pack(inputs, data_samples, img, mask)
+        raise ValueError(f"Head2HeadAligner.forward supports mode='tensor' and 'predict', not "
+                         f'{mode!r}: the losses are computed in train_step')
+
+    def _pack(self, inputs: dict, data_samples: Optional[list], img: torch.Tensor,
+              mask: torch.Tensor) -> List[HeadSwapDataSample]:
+        samples = list(data_samples) if data_samples else [
+            HeadSwapDataSample() for _ in range(img.shape[0])]
+        sources = _to_uint8(inputs['source_imgs'])
+        driver = _to_uint8(inputs['driver_img'])
+        pred = _to_uint8(img)
+        for i, sample in enumerate(samples):
+            sample.source_imgs = sources[i]
+            sample.driver_img = driver[i]
+            sample.pred_img = pred[i]
+            sample.pred_mask = mask[i].float()
+        return samples
+
+    @torch.no_grad()
+    def val_step(self, data: dict) -> List[HeadSwapDataSample]:
+        data = self.data_preprocessor(data, False)
+        return self.forward(data['inputs'], data['data_samples'], mode='predict')
+
+    @torch.no_grad()
+    def test_step(self, data: dict) -> List[HeadSwapDataSample]:
+        return self.val_step(data)
+
+    # --------------------------------------------------------------- training
+    @contextlib.contextmanager
+    def _generator_context(self, wrapper: OptimWrapper) -> Iterator[None]:
+        with contextlib.ExitStack() as stack:
+            for name in self.generator_modules:
+                stack.enter_context(wrapper.optim_context(getattr(self, name)))
+            yield
+
+    @contextlib.contextmanager
+    def _frozen_discriminator(self) -> Iterator[None]:
+        """D as a fixed function: no weight gradients, no power-iteration step."""
+        params = list(self.discriminator.parameters())
+        flags = [p.requires_grad for p in params]
+        was_training = self.discriminator.training
+        for p in params:
+            p.requires_grad_(False)
+        self.discriminator.train(False)
+        try:
+            yield
+        finally:
+            for p, flag in zip(params, flags):
+                p.requires_grad_(flag)
+            self.discriminator.train(was_training)
+
+    @staticmethod
+    def _update(wrapper: OptimWrapper, loss: torch.Tensor) -> bool:
+        """Backward and step; skip the step when the gradients are not finite.
+
+        Returns whether the update was applied (or is still accumulating).
+        """
+        if isinstance(wrapper, AmpOptimWrapper):  # its loss scaler skips non-finite steps
+            wrapper.update_params(loss)
+            return True
+        wrapper.backward(wrapper.scale_loss(loss))
+        if not wrapper.should_update():
+            return True
+        finite = _grads_finite(wrapper.optimizer)
+        if finite:
+            wrapper.step()
+        wrapper.zero_grad()
+        return finite
+
+    def discriminator_loss(self, real: torch.Tensor, fake: torch.Tensor
+                           ) -> Dict[str, torch.Tensor]:
+        """Hinge loss of D_A (eq. 4) with one pass over ``[real, fake]``."""
+        logits, _ = self.discriminator(torch.cat([real, fake.detach()], dim=0))
+        n = real.shape[0]
+        real_logits = [x[:n] for x in logits]
+        fake_logits = [x[n:] for x in logits]
+        loss = self.losses['gan'].discriminator_loss(real_logits, fake_logits)
+        return dict(loss_d_adv=loss,
+                    d_real=torch.stack([x.detach().float().mean() for x in real_logits]).mean(),
+                    d_fake=torch.stack([x.detach().float().mean() for x in fake_logits]).mean())
+
+    def generator_losses(self, real: torch.Tensor, fake: torch.Tensor, fake_mask: torch.Tensor,
+                         gt_mask: Optional[torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """Eqs. 1, 2, 3, 5 and the mask loss; D is used as a fixed function."""
+        losses = self.losses
+        out: Dict[str, torch.Tensor] = {}
+        if 'l1' in losses:
+            out['loss_l1'] = losses['l1'](fake, real)
+        if 'vgg' in losses:
+            with torch.no_grad():
+                vgg_real = self.vgg(real)
+            out['loss_vgg'] = losses['vgg'](self.vgg(fake), vgg_real)
+        if 'identity' in losses or 'arcface_fm' in losses:
+            with torch.no_grad():
+                id_real, feats_real = self.identity_encoder(real, return_features=True)
+            id_fake, feats_fake = self.identity_encoder(fake, return_features=True)
+            if 'identity' in losses:
+                out['loss_identity'] = losses['identity'](id_fake, id_real)
+            if 'arcface_fm' in losses:
+                out['loss_arcface_fm'] = losses['arcface_fm'](feats_fake, feats_real)
+        with self._frozen_discriminator():
+            logits_fake, d_feats_fake = self.discriminator(fake)
+            out['loss_g_adv'] = losses['gan'].generator_loss(logits_fake)
+            if 'disc_fm' in losses:
+                with torch.no_grad():
+                    _, d_feats_real = self.discriminator(real)
+                out['loss_disc_fm'] = losses['disc_fm'](d_feats_fake, d_feats_real)
+        if 'mask' in losses and gt_mask is not None:
+            out['loss_mask'] = losses['mask'](fake_mask, gt_mask)
+        return out
+
+    def train_step(self, data: dict, optim_wrapper: OptimWrapperDict
+                   ) -> Dict[str, torch.Tensor]:
+        data = self.data_preprocessor(data, True)
+        inputs, targets = data['inputs'], data['targets']
+        if 'gt_img' not in targets:
+            raise ValueError('training needs gt_img in every data sample (the target frame)')
+        real, gt_mask = targets['gt_img'], targets.get('gt_mask')
+        g_wrapper, d_wrapper = optim_wrapper['generator'], optim_wrapper['discriminator']
+
+        with self._generator_context(g_wrapper):
+            fake, fake_mask = self.reenact(inputs['source_imgs'], inputs['driver_img'])
+
+        with d_wrapper.optim_context(self.discriminator):
+            d_out = self.discriminator_loss(real, fake)
+        d_applied = self._update(d_wrapper, d_out['loss_d_adv'])
+
+        with self._generator_context(g_wrapper):
+            g_out = self.generator_losses(real, fake, fake_mask, gt_mask)
+            g_loss = sum(g_out.values())
+        g_applied = self._update(g_wrapper, g_loss)
+
+        if self.ema is not None and g_applied:
+            self.ema.update_parameters(self._generator_side())
+
+        log = {k: v.detach() for k, v in {**g_out, **d_out}.items()}
+        log['skipped_updates'] = torch.tensor(float(not d_applied) + float(not g_applied))
+        return log
+
+    # ---------------------------------------------------------------- helpers
+    def parameter_counts(self) -> Dict[str, int]:
+        """Parameters per top-level part (trainable and frozen), for reports."""
+        names: Sequence[str] = (*self.generator_modules, 'identity_encoder', 'discriminator',
+                                'vgg')
+        return {n: sum(p.numel() for p in getattr(self, n).parameters())
+                for n in names if getattr(self, n, None) is not None}

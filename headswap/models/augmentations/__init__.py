@@ -1,0 +1,3 @@
+from .identity_hiding_augmentation import IdentityHidingAugmentation
+
+__all__ = ['IdentityHidingAugmentation']

@@ -1,0 +1,4 @@
+from .adain_mlp import AdaINMLP
+from .lpd_generator import LPDGenerator
+
+__all__ = ['AdaINMLP', 'LPDGenerator']

@@ -1,0 +1,62 @@
+import glob
+import os.path as osp
+
+import pytest
+import yaml
+from mmengine.registry import init_default_scope
+
+from headswap.models.aligners import Head2HeadAligner
+from headswap.registry import MODELS
+from headswap.utils.config import load_config
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'head2head', '*.py'))) + [
+    osp.join(ROOT, 'configs', 'head2head_aligner.py')]
+PAPER = osp.join(ROOT, 'configs', 'head2head_aligner.py')
+FT = osp.join(ROOT, 'configs', 'head2head',
+              'head2head_aligner_lpd-arcface-r100_1xb1-ft600_subject-512.py')
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+def test_config_loads(path):
+    cfg = load_config(path)
+    assert cfg.default_scope == 'headswap' and cfg.model.type == 'Head2HeadAligner'
+    assert cfg.optim_wrapper.generator.modules == list(Head2HeadAligner.generator_modules)
+    assert {h['type'] for h in cfg.custom_hooks} >= {'RNGStateHook', 'NonFiniteLossHook'}
+
+
+def test_paper_setting_builds_with_reference_encoder_sizes():
+    cfg = load_config(PAPER)
+    assert cfg.train_dataloader.batch_size == 1 and cfg.model.generator.out_resolution == 512
+    g, d = cfg.optim_wrapper.generator.optimizer, cfg.optim_wrapper.discriminator.optimizer
+    assert (g.type, g.lr, tuple(g.betas)) == ('Adam', 1e-4, (0.9, 0.999))
+    assert (d.type, d.lr, tuple(d.betas)) == ('Adam', 4e-4, (0.9, 0.999))
+    assert cfg.train_dataloader.dataset.type == 'Head2HeadDataset'
+    cfg.model.identity_encoder.checkpoint = None
+    cfg.model.vgg.checkpoint = None
+    init_default_scope('headswap')
+    model = MODELS.build(cfg.model)
+    assert model.portrait_encoder.backbone_parameters() == 22_979_904  # resnext50_32x4d
+    assert model.pose_encoder.backbone_parameters() == 2_223_872  # mobilenet_v2 features
+    assert model.expression_encoder.backbone_parameters() == 2_223_872
+    assert sum(p.numel() for p in model.identity_encoder.parameters()) == 65_156_160  # r100
+    assert model.mlp.in_channels == 512 + 512 + 256 + 256
+    assert model.mlp.fc1.out_features == 768
+    assert model.mlp.out_channels == model.generator.num_adain_params
+    assert model.data_preprocessor.resolution == 512
+
+
+def test_fine_tuning_config():
+    cfg = load_config(FT)
+    assert cfg.train_cfg.max_iters == 600
+    assert cfg.model.ema is None and cfg.model.init_from_ema
+    assert cfg.load_from and cfg.val_dataloader is None
+
+
+def test_metafile_lists_existing_configs():
+    with open(osp.join(ROOT, 'configs', 'head2head', 'metafile.yml')) as f:
+        meta = yaml.safe_load(f)
+    names = [m['Config'] for m in meta['Models']]
+    assert names
+    for name in names:
+        assert osp.isfile(osp.join(ROOT, name)), name
