@@ -8,7 +8,7 @@ from mmengine.optim import OptimWrapper, OptimWrapperDict
 
 from headswap.registry import MODELS
 from headswap.structures import HeadSwapDataSample
-from ..utils import warm_up_spectral_norm
+from ..layers import warm_up_spectral_norm
 
 __all__ = ['Head2SceneBlender']
 

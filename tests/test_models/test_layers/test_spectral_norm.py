@@ -1,7 +1,7 @@
 import torch
 from torch.nn.utils import spectral_norm
 
-from headswap.models.utils import warm_up_spectral_norm
+from headswap.models.layers import warm_up_spectral_norm
 
 
 def test_warm_up_makes_eval_mode_use_the_true_norm():

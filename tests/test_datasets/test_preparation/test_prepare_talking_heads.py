@@ -15,7 +15,7 @@ import pytest
 from headswap.datasets.preparation import prepare_dataset
 from headswap.structures.face_labels import PARSING_CLASSES
 
-from ...tools.tool_loader import load_tool
+from ...test_tools.tool_loader import load_tool
 from .offline_media import OFFLINE_MODELS, carphone_clip, requires_offline_models
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))

@@ -6,7 +6,7 @@ import pytest
 from headswap.models.frozen import (BaseFaceDetector, BaseFaceLandmarker, BaseFaceParser,
                                     WholeImageFaceDetector)
 from headswap.registry import MODELS
-from ...datasets.preparation.offline_media import requires_offline_models
+from ...test_datasets.test_preparation.offline_media import requires_offline_models
 
 
 @pytest.fixture(scope='module')
