@@ -8,19 +8,20 @@ model = dict(
     unet=dict(base_channels=4, max_channels=16, num_levels=5),
     discriminator=dict(base_channels=4, max_channels=16, num_layers=3, num_scales=2))
 
-train_pipeline = [
+tiny_pipeline = [
     dict(type='LoadHead2SceneFrames'),
-    dict(type='ResizeHead2SceneFrames', size=64),
+    dict(type='ResizeFrames', size=64),
     dict(type='PerturbHeadMask', head_labels={{_base_.synthesis_head_labels}}, max_grow=0.08),
     dict(type='ShiftHeadColor', head_labels={{_base_.synthesis_head_labels}}),
     dict(type='PackHead2SceneInputs'),
 ]
 train_dataloader = dict(
     batch_size=2, num_workers=0, persistent_workers=False,
-    dataset=dict(pipeline=train_pipeline))
-test_dataloader = dict(
+    dataset=dict(pipeline=tiny_pipeline))
+val_dataloader = dict(
     batch_size=2, num_workers=0, persistent_workers=False,
-    dataset=dict(pipeline=train_pipeline))
+    dataset=dict(pipeline=tiny_pipeline))
+test_dataloader = val_dataloader
 
 train_cfg = dict(max_iters=20, val_interval=1000)
 default_hooks = dict(

@@ -11,5 +11,5 @@ optim_wrapper = dict(
         modules=['discriminator']))
 
 train_cfg = dict(type='ResumableIterBasedTrainLoop', max_iters=200000, val_interval=10000)
-val_cfg = None
+val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
