@@ -113,6 +113,9 @@ def parse_args(argv=None):
     p.add_argument('--light-import', action='store_true',
                    help='import only the model code even when mmcv is installed')
     p.add_argument('--out', help='JSON file to write / merge the results into')
+    p.add_argument('--profile', action='store_true',
+                   help='profile a few iterations of each precision (eager, NCHW) and print '
+                   'GPU busy time vs wall time and the top operators, instead of the tables')
     args = p.parse_args(argv)
     tiny = args.tiny
     defaults = dict(batch_size=2 if tiny else 1, num_sources=2 if tiny else 8,
@@ -236,6 +239,41 @@ def time_variant(cfg, args, data: SyntheticFrames, precision: str, channels_last
                 peak_mem_gib=peak, warmup_s=warmup_s, finite=finite)
 
 
+def profile_variant(cfg, args, data: SyntheticFrames, precision: str) -> str:
+    """Where one training iteration's time goes: kernel time vs wall time, top operators."""
+    from torch.profiler import ProfilerActivity, profile
+    set_precision(precision)
+    model, optim = build(cfg, args, precision, False, False)
+    for i in range(args.warmup):
+        model.train_step(data.batch(i), optim)
+    sync(args.device)
+    activities = [ProfilerActivity.CPU]
+    if args.device.startswith('cuda'):
+        activities.append(ProfilerActivity.CUDA)
+    iters = 3
+    t0 = time.perf_counter()
+    with profile(activities=activities) as prof:
+        for i in range(iters):
+            model.train_step(data.batch(i), optim)
+        sync(args.device)
+    wall = (time.perf_counter() - t0) / iters * 1e3
+    events = prof.key_averages()
+    kernels = [e for e in prof.events() if e.device_type.name == 'CUDA']
+    busy = sum(e.time_range.elapsed_us() for e in kernels) / iters / 1e3
+    lines = [f'## {precision}: wall {wall:.1f} ms/iter (profiled), GPU kernel time '
+             f'{busy:.1f} ms/iter, {len(kernels) / iters:.0f} kernels/iter']
+    for sort in (('self_device_time_total', 'self_cuda_time_total') if kernels else ())\
+            + ('self_cpu_time_total',):
+        try:
+            lines.append(events.table(sort_by=sort, row_limit=15, max_name_column_width=60))
+            break
+        except (AttributeError, KeyError):
+            continue
+    del model, optim
+    release(args.device)
+    return '\n'.join(lines)
+
+
 def loss_curve(cfg, args, data: SyntheticFrames, precision: str) -> Dict[str, List[float]]:
     set_precision(precision)
     model, optim = build(cfg, args, precision, False, False)
@@ -294,18 +332,20 @@ def speed_table(results: List[dict]) -> str:
     base = next((r for r in results if variant_key(r) == 'fp32/nchw/eager' and 'error' not in r),
                 None)
     lines = ['| precision | layout | compile | it/s | images/s | vs strict fp32 | peak mem '
-             '(GiB) | warm-up (s) |', '| --- | --- | --- | --- | --- | --- | --- | --- |']
+             '(GiB) | warm-up (s) | losses finite |',
+             '| --- | --- | --- | --- | --- | --- | --- | --- | --- |']
     for r in results:
         layout = 'channels_last' if r['channels_last'] else 'NCHW'
         comp = 'yes' if r['compile'] else 'no'
         if 'error' in r:
             lines.append(f'| {r["precision"]} | {layout} | {comp} | failed: {r["error"]} '
-                         '| | | | |')
+                         '| | | | | |')
             continue
         speed = f'{r["images_per_s"] / base["images_per_s"]:.2f}x' if base else '-'
         mem = f'{r["peak_mem_gib"]:.2f}' if r['peak_mem_gib'] is not None else 'n/a (CPU)'
         lines.append(f'| {r["precision"]} | {layout} | {comp} | {r["it_per_s"]:.2f} | '
-                     f'{r["images_per_s"]:.2f} | {speed} | {mem} | {r["warmup_s"]:.1f} |')
+                     f'{r["images_per_s"]:.2f} | {speed} | {mem} | {r["warmup_s"]:.1f} | '
+                     f'{"yes" if r.get("finite", True) else "NO (timing not meaningful)"} |')
     return '\n'.join(lines)
 
 
@@ -340,6 +380,11 @@ def main(argv=None) -> int:
     print(f'device {device_name}, torch {torch.__version__}, {size}x{size}, batch '
           f'{args.batch_size}, K = {args.num_sources}, {args.iters} timed iterations after '
           f'{args.warmup} (imports: {mode}; frozen networks with random weights)', flush=True)
+
+    if args.profile:
+        for precision in args.variants.split(','):
+            print(profile_variant(cfg, args, data, precision), flush=True)
+        return 0
 
     results = []
     if args.out and osp.isfile(args.out):

@@ -3,11 +3,12 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmengine.model import BaseModel, ExponentialMovingAverage, is_model_wrapper
+from mmengine.model import BaseModel, is_model_wrapper
 from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
 
 from headswap.registry import MODELS
 from headswap.structures import HeadSwapDataSample
+from ..layers import ForeachExponentialMovingAverage
 
 __all__ = ['Head2HeadAligner']
 
@@ -136,7 +137,7 @@ class Head2HeadAligner(BaseModel):
         self.test_use_ema = test_use_ema
         self.ema = None
         if ema is not None:
-            self.ema = ExponentialMovingAverage(self._generator_side(), **ema)
+            self.ema = ForeachExponentialMovingAverage(self._generator_side(), **ema)
         if init_from_ema:
             self.register_load_state_dict_pre_hook(self._take_ema_weights)
 

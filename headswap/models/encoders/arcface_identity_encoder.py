@@ -1,6 +1,7 @@
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from torchvision.ops import roi_align
 
@@ -84,7 +85,23 @@ class ArcFaceIdentityEncoder(FrozenModule):
         self.backbone = IResNet(depth, depths, base_channels, embedding_dim, input_size)
         name = f'ArcFace IResNet-{depth if depths is None else list(depths)}'
         load_pretrained(self.backbone, checkpoint, name)
+        if checkpoint is None:
+            self._zero_init_residuals()
         self.freeze()
+
+    def _zero_init_residuals(self) -> None:
+        """Random weights only: start every residual branch at zero (its last BN scale).
+
+        With PyTorch's default init and eval-mode BatchNorm, each of IResNet-100's
+        49 blocks roughly doubles the activations, which overflow float32 (inf/NaN
+        identity embeddings, and NaN losses) long before the embedding. With zeroed
+        branches the random network is a stable function, fine for tests and speed
+        benchmarks. A loaded checkpoint is not touched.
+        """
+        for m in self.backbone.modules():
+            bn3 = getattr(m, 'bn3', None)
+            if isinstance(bn3, nn.BatchNorm2d):
+                nn.init.zeros_(bn3.weight)
 
     def crop(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, 3, H, W)`` head crops -> ``(N, 3, 112, 112)`` ArcFace crops."""

@@ -1,5 +1,9 @@
 """Small building blocks shared by several networks."""
+from .ema import ForeachExponentialMovingAverage
 from .image_input import ImageNetInput
 from .spectral_norm import apply_spectral_norm, warm_up_spectral_norm
 
-__all__ = ['ImageNetInput', 'apply_spectral_norm', 'warm_up_spectral_norm']
+__all__ = [
+    'ForeachExponentialMovingAverage', 'ImageNetInput', 'apply_spectral_norm',
+    'warm_up_spectral_norm'
+]

@@ -152,3 +152,11 @@ def test_frozen_but_differentiable_wrt_input():
     enc(x).sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0
     assert all(p.grad is None for p in enc.parameters())
+
+
+def test_random_full_depth_iresnet100_stays_finite():
+    """Random weights (no checkpoint) must give finite embeddings at full depth."""
+    enc = ArcFaceIdentityEncoder(depth=100, checkpoint=None)
+    x = torch.rand(1, 3, 256, 256) * 2 - 1
+    emb = enc(x)
+    assert torch.isfinite(emb).all()

@@ -1,0 +1,51 @@
+from collections import defaultdict
+from typing import Optional
+
+import torch
+import torch.nn as nn
+from mmengine.model import ExponentialMovingAverage
+
+__all__ = ['ForeachExponentialMovingAverage']
+
+
+class ForeachExponentialMovingAverage(ExponentialMovingAverage):
+    """mmengine's :class:`ExponentialMovingAverage` updated with multi-tensor ops.
+
+    Same formula, state dict and arguments, but one ``torch._foreach_lerp_`` per
+    (device, dtype) group instead of one kernel per parameter, and no GPU->host
+    sync to read the step counter: a training step of the aligner launches
+    ~1,000 fewer kernels, which matters when the step is bound by the host
+    (batch 1 per GPU).
+    """
+
+    _host_steps: Optional[int] = None
+
+    @torch.no_grad()
+    def update_parameters(self, model: nn.Module) -> None:
+        if self._host_steps is None:  # once: after construction or loading a checkpoint
+            self._host_steps = int(self.steps)
+        steps = self._host_steps
+        if steps == 0 or steps % self.interval == 0:
+            src = model.state_dict() if self.update_buffers else dict(model.named_parameters())
+            groups = defaultdict(lambda: ([], []))
+            for k, p_avg in self.avg_parameters.items():
+                if p_avg.dtype.is_floating_point:
+                    avg, cur = groups[(p_avg.device, p_avg.dtype)]
+                    avg.append(p_avg.data)
+                    cur.append(src[k].detach().to(p_avg.device))
+            for avg, cur in groups.values():
+                if steps == 0:
+                    torch._foreach_copy_(avg, cur)
+                else:
+                    torch._foreach_lerp_(avg, cur, self.momentum)
+        if not self.update_buffers:
+            pairs = list(zip(self.module.buffers(), model.buffers()))
+            if pairs:
+                torch._foreach_copy_([a for a, _ in pairs],
+                                     [b.to(a.device, a.dtype) for a, b in pairs])
+        self.steps += 1
+        self._host_steps = steps + 1
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:
+        super()._load_from_state_dict(*args, **kwargs)
+        self._host_steps = None  # re-read the loaded counter at the next update
