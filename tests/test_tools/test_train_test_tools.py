@@ -119,3 +119,17 @@ def test_amp_flag_trains(tmp_path):
     cfg_text = glob.glob(str(tmp_path / '*.py'))[0]
     assert "AutocastOptimWrapper" in open(cfg_text).read()
     assert torch.isfinite(torch.tensor(list(_losses(proc.stdout + proc.stderr)[2].values()))).all()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_rng_state_restores_from_gpu_tensors():
+    """On resume the Runner maps checkpoints to the GPU; generator states must still load."""
+    import numpy as np
+
+    from headswap.engine.hooks.rng_state_hook import get_rng_state, set_rng_state
+    state = get_rng_state()
+    expected = (np.random.rand(), torch.rand(1).item())
+    on_gpu = dict(state, torch=state['torch'].cuda(),
+                  numpy=dict(state['numpy'], keys=state['numpy']['keys'].cuda()))
+    set_rng_state(on_gpu)
+    assert (np.random.rand(), torch.rand(1).item()) == expected

@@ -32,15 +32,19 @@ def get_rng_state() -> dict:
 
 
 def set_rng_state(state: dict) -> None:
-    """Restore a state returned by :func:`get_rng_state`."""
+    """Restore a state returned by :func:`get_rng_state`.
+
+    The tensors may have been loaded onto a GPU (the Runner maps checkpoints to
+    the current device); generator states are always read back from the CPU.
+    """
     py = state['python']
     random.setstate((py[0], tuple(py[1]), py[2]))
     npst = state['numpy']
-    np.random.set_state((npst['kind'], npst['keys'].numpy().astype(np.uint32), npst['pos'],
+    np.random.set_state((npst['kind'], npst['keys'].cpu().numpy().astype(np.uint32), npst['pos'],
                          npst['has_gauss'], npst['cached_gaussian']))
-    torch.set_rng_state(state['torch'])
+    torch.set_rng_state(state['torch'].cpu())
     if 'cuda' in state and torch.cuda.is_available():
-        cuda_states = state['cuda']
+        cuda_states = [s.cpu() for s in state['cuda']]
         if len(cuda_states) == torch.cuda.device_count():
             torch.cuda.set_rng_state_all(cuda_states)
 

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# A distributed training smoke run: train, stop at an iteration (as if killed), resume with
+# --resume, then test; report images/s per GPU and the iteration the resumed run starts at.
+#
+#   [BATCH=per-GPU batch] tools/analysis_tools/dist_smoke.sh CONFIG GPUS ITERS WORK_DIR [k=v ...]
+#
+# The first run stops at ITERS/2 (max_iters=ITERS/2, a checkpoint at the end); the resumed
+# run continues to ITERS. Logs: WORK_DIR/{first,resume,test}.log. NCCL on GPUs, gloo on CPUs.
+set -euo pipefail
+CONFIG=$1; GPUS=$2; ITERS=$3; WORK=$4; shift 4
+BATCH=${BATCH:-1}
+set -- "$@" train_dataloader.batch_size=$BATCH
+DIR=$(cd "$(dirname "$0")/.." && pwd)
+HALF=$((ITERS / 2))
+LOG=$(( HALF < 20 ? 1 : 10 ))
+mkdir -p "$WORK"
+COMMON=(--work-dir "$WORK")
+"$DIR/dist_train.sh" "$CONFIG" "$GPUS" "${COMMON[@]}" --cfg-options "$@" \
+    train_cfg.max_iters=$HALF default_hooks.checkpoint.interval=$HALF \
+    default_hooks.logger.interval=$LOG > "$WORK/first.log" 2>&1
+PORT=$((${PORT:-29500} + 1)) "$DIR/dist_train.sh" "$CONFIG" "$GPUS" "${COMMON[@]}" --resume \
+    --cfg-options "$@" train_cfg.max_iters=$ITERS default_hooks.checkpoint.interval=$HALF \
+    default_hooks.logger.interval=$LOG > "$WORK/resume.log" 2>&1
+PORT=$((${PORT:-29500} + 2)) "$DIR/dist_test.sh" "$CONFIG" "$WORK/iter_$ITERS.pth" "$GPUS" \
+    "${COMMON[@]}" --cfg-options "$@" > "$WORK/test.log" 2>&1
+${PYTHON:-python3} - "$WORK" "$GPUS" "$BATCH" <<'PY'
+import re, sys
+work, gpus, b = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+def times(path):
+    text = open(path).read()
+    return text, [float(t) for t in re.findall(r'Iter\(train\).*?\stime: ([\d.]+)', text)]
+first, t1 = times(f'{work}/first.log')
+resume, t2 = times(f'{work}/resume.log')
+start = re.search(r'resumed epoch: \d+, iter: (\d+)', resume)
+iters = [int(i) for i in re.findall(r'Iter\(train\) \[\s*(\d+)/', resume)]
+steady = t1[len(t1) // 2:] or t1
+sec = sum(steady) / len(steady)
+print(f'batch/GPU {b}, GPUs {gpus}: {sec * 1000:.0f} ms/iter, {b / sec:.2f} images/s per GPU, '
+      f'{b * gpus / sec:.2f} images/s total')
+print(f'resumed at iteration {start.group(1) if start else "?"}; first logged iteration after '
+      f'resume: {iters[0] if iters else "?"}; last: {iters[-1] if iters else "?"}')
+PY
+tail -3 "$WORK/test.log"
