@@ -4,7 +4,7 @@ import numpy as np
 
 from headswap.registry import MODELS
 from .base_face_analysis import BaseFaceParser
-from .packaged_models import packaged_model_file
+from .packaged_models import packaged_model_file, read_tflite
 
 __all__ = ['LandmarkFaceParser']
 
@@ -52,7 +52,7 @@ class LandmarkFaceParser(BaseFaceParser):
         self.segmenter_path = packaged_model_file(
             'mediapipe', 'modules/selfie_segmentation/selfie_segmentation.tflite',
             'mediapipe==0.10.21', segmenter_path)
-        self._net = cv2.dnn.readNetFromTFLite(self.segmenter_path)
+        self._net = read_tflite(self.segmenter_path)
         self.forehead_ratio = forehead_ratio
         self.neck_length = neck_length
         self.person_threshold = person_threshold

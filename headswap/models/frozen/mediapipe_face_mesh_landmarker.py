@@ -5,7 +5,7 @@ import numpy as np
 
 from headswap.registry import MODELS
 from .base_face_analysis import BaseFaceLandmarker
-from .packaged_models import packaged_model_file
+from .packaged_models import packaged_model_file, read_tflite
 
 __all__ = ['MediaPipeFaceMeshLandmarker', 'MEDIAPIPE_TO_IBUG68']
 
@@ -48,7 +48,7 @@ class MediaPipeFaceMeshLandmarker(BaseFaceLandmarker):
             'mediapipe', 'modules/face_landmark/face_landmark.tflite', 'mediapipe==0.10.21',
             model_path)
         self.roi_scale = roi_scale
-        self._net = cv2.dnn.readNetFromTFLite(self.model_path)
+        self._net = read_tflite(self.model_path)
         self._outputs = self._net.getUnconnectedOutLayersNames()
 
     def _roi_matrix(self, box: np.ndarray, kps: Optional[np.ndarray]) -> np.ndarray:

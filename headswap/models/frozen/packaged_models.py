@@ -5,7 +5,7 @@ from typing import Optional
 
 from headswap.utils.cli import UserError
 
-__all__ = ['packaged_model_file']
+__all__ = ['packaged_model_file', 'read_tflite']
 
 
 def packaged_model_file(package: str, relpath: str, pip_name: str,
@@ -40,3 +40,17 @@ def packaged_model_file(package: str, relpath: str, pip_name: str,
         raise UserError(f'{found}: not found in the installed {package!r}; install {pip_name!r} '
                         'or give the file path in the config')
     return found
+
+
+def read_tflite(path: str):
+    """``cv2.dnn`` network of a ``.tflite`` file, with every output the model has.
+
+    OpenCV 5's new DNN engine reports only some of a TFLite model's outputs (the
+    face mesh's face-presence score goes missing); its classic engine, which
+    OpenCV 4 always used, reports them all.
+    """
+    import cv2
+    engine = getattr(cv2.dnn, 'ENGINE_CLASSIC', None)
+    if engine is None:
+        return cv2.dnn.readNetFromTFLite(path)
+    return cv2.dnn.readNetFromTFLite(path, engine=engine)
