@@ -289,10 +289,46 @@ class HeadSwapper(BaseModel):
         is_head = self.head_lut[labels.clamp(0, 255)]
         return torch.where(is_head & ~allowed, torch.zeros_like(labels), labels)
 
+    def animate(self, source_code: torch.Tensor, target_img: torch.Tensor
+                ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Stage 1 with T's crops as drivers: I_A ``(B, 3, S, S)`` in [-1, 1] and the head
+        mask ``(B, 1, S, S)``. ``source_code`` is ``(1, d)`` or ``(B, d)``."""
+        b, _, s, s2 = target_img.shape
+        if s != s2 or s != self.resolution:
+            raise UserError(f'target crops are {s}x{s2}; this HeadSwapper works on '
+                            f'{self.resolution}x{self.resolution} crops (resolution)')
+        code = source_code.expand(b, -1) if source_code.shape[0] == 1 else source_code
+        driver = _resize(target_img, self.aligner_resolution)
+        head_img, head_mask = self.aligner.animate(code.to(driver.dtype), driver)
+        return _resize(head_img, s).clamp(-1, 1), _resize(head_mask, s).float()
+
+    def blend(self, head_img: torch.Tensor, head_parsing: torch.Tensor,
+              target_img: torch.Tensor, target_parsing: torch.Tensor,
+              hair_color: Optional[str] = None) -> Dict[str, torch.Tensor]:
+        """Stage 2: A's head composed over T's scene (as in training), then blended.
+
+        Returns ``pred_img``, ``blend_head_img``, ``head_color_exemplar``,
+        ``inpaint_exemplar`` ``(B, 3, S, S)`` and ``edit_mask``, ``inpaint_mask``.
+        """
+        composed, composed_parsing = compose_head_over_scene(
+            head_img, head_parsing, target_img, target_parsing, self.head_lut,
+            self.hole_dilation, self.fill_blur)
+        hair = hair_color or self.hair_color
+        if hair not in ('target', 'source'):
+            raise UserError(f"hair_color must be 'target' or 'source', got {hair!r}")
+        out = self.blender.generate(
+            dict(target_img=target_img, target_parsing=target_parsing, head_img=composed,
+                 head_parsing=composed_parsing),
+            own_color_labels=(HAIR_LABEL,) if hair == 'source' else ())
+        return dict(pred_img=out['pred'], blend_head_img=composed,
+                    head_color_exemplar=out['head_color_exemplar'],
+                    inpaint_exemplar=out['inpaint_exemplar'], edit_mask=out['edit_mask'],
+                    inpaint_mask=out['inpaint_mask'])
+
     def swap(self, source_code: torch.Tensor, target_img: torch.Tensor,
              target_parsing: torch.Tensor, target_landmarks: Optional[torch.Tensor] = None,
              hair_color: Optional[str] = None, head_parser=None) -> Dict[str, torch.Tensor]:
-        """Swap S's head into T's crops.
+        """Swap S's head into T's crops: :meth:`animate`, :meth:`parse_head`, :meth:`blend`.
 
         Args:
             source_code: ``(1, d)`` or ``(B, d)`` from :meth:`encode_sources`.
@@ -308,30 +344,11 @@ class HeadSwapper(BaseModel):
             in [-1, 1]; ``head_mask`` (stage 1), ``edit_mask``, ``inpaint_mask``
             ``(B, 1, S, S)`` float; ``head_parsing`` ``(B, 1, S, S)`` long.
         """
-        b, _, s, s2 = target_img.shape
-        if s != s2 or s != self.resolution:
-            raise UserError(f'target crops are {s}x{s2}; this HeadSwapper works on '
-                            f'{self.resolution}x{self.resolution} crops (resolution)')
-        code = source_code.expand(b, -1) if source_code.shape[0] == 1 else source_code
-        driver = _resize(target_img, self.aligner_resolution)
-        head_img, head_mask = self.aligner.animate(code.to(driver.dtype), driver)
-        head_img = _resize(head_img, s).clamp(-1, 1)
-        head_mask = _resize(head_mask, s).float()
+        head_img, head_mask = self.animate(source_code, target_img)
         head_parsing = self.parse_head(head_img, head_mask, target_parsing, target_landmarks,
                                        head_parser)
-        composed, composed_parsing = compose_head_over_scene(
-            head_img, head_parsing, target_img, target_parsing, self.head_lut,
-            self.hole_dilation, self.fill_blur)
-        hair = hair_color or self.hair_color
-        out = self.blender.generate(
-            dict(target_img=target_img, target_parsing=target_parsing, head_img=composed,
-                 head_parsing=composed_parsing),
-            own_color_labels=(HAIR_LABEL,) if hair == 'source' else ())
-        return dict(pred_img=out['pred'], head_img=head_img, head_mask=head_mask,
-                    head_parsing=head_parsing, blend_head_img=composed,
-                    head_color_exemplar=out['head_color_exemplar'],
-                    inpaint_exemplar=out['inpaint_exemplar'], edit_mask=out['edit_mask'],
-                    inpaint_mask=out['inpaint_mask'])
+        out = self.blend(head_img, head_parsing, target_img, target_parsing, hair_color)
+        return dict(out, head_img=head_img, head_mask=head_mask, head_parsing=head_parsing)
 
     def forward(self, inputs: Dict[str, torch.Tensor],
                 data_samples: Optional[List[HeadSwapDataSample]] = None,
