@@ -64,7 +64,10 @@ def main(argv=None) -> int:
     sys.path.insert(0, ROOT)
     from headswap.utils.cli import friendly_errors
     with friendly_errors('headswap_demo.py'):
+        import torch
+
         from headswap.apis import HeadSwapInferencer
+        torch.backends.cudnn.benchmark = True  # fixed crop sizes: let cuDNN pick its kernels
         from headswap.provenance import Provenance
         prov = Provenance(watermark=not args.no_watermark, c2pa=not args.no_c2pa,
                           note='demo/headswap_demo.py')

@@ -129,22 +129,31 @@ class VideoWriter:
         self._mux_audio(until=float(self._frames / self._rate))
 
     def _mux_audio(self, until: float) -> None:
-        """Interleave source audio up to ``until`` seconds."""
+        """Interleave source audio up to ``until`` seconds.
+
+        A damaged source (e.g. a truncated file whose video is still being written) ends
+        the audio where it can no longer be read; the video is not affected.
+        """
         if self._audio_packets is None:
             return
-        for packet in self._audio_packets:
-            if packet.dts is None:
-                continue
-            if self._resampler is None:
-                packet.stream = self._audio_out
-                self._container.mux(packet)
-            else:
-                for frame in packet.decode():
-                    frame.pts = None
-                    for resampled in self._resampler.resample(frame):
-                        self._container.mux(self._audio_out.encode(resampled))
-            if packet.pts is not None and float(packet.pts * packet.time_base) >= until:
-                return
+        try:
+            for packet in self._audio_packets:
+                if packet.dts is None:
+                    continue
+                if self._resampler is None:
+                    packet.stream = self._audio_out
+                    self._container.mux(packet)
+                else:
+                    for frame in packet.decode():
+                        frame.pts = None
+                        for resampled in self._resampler.resample(frame):
+                            self._container.mux(self._audio_out.encode(resampled))
+                if packet.pts is not None and float(packet.pts * packet.time_base) >= until:
+                    return
+        except av.error.FFmpegError as exc:
+            import logging
+            logging.getLogger('headswap.provenance').warning(
+                'audio of the source ends early: %s', exc)
         self._audio_packets = None
 
     def close(self) -> None:

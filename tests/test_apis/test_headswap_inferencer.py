@@ -10,7 +10,7 @@ from headswap.apis import HeadSwapInferencer
 from headswap.provenance import Provenance, detect_watermark, read_provenance
 from headswap.registry import INFERENCERS
 from headswap.utils.cli import UserError
-from tests.test_apis.media_fixtures import (CARPHONE, astronaut, decode, paste, probe,
+from tests.test_apis.media_fixtures import (ASTRONAUT, CARPHONE, astronaut, decode, paste, probe,
                                             sample_frame, scene, talking_clip, write_clip)
 from tests.test_tools.tool_loader import load_tool
 
@@ -137,7 +137,8 @@ def test_truncated_target_writes_decoded_frames_and_reports(inferencer, tmp_path
     s = res['predictions'][0]
     assert s['status'] == 'error' and 'truncated' in s['error'] and 'cut.mp4' in s['error']
     assert 0 < s['frames'] < 12
-    assert probe(str(tmp_path / 'o.mp4'))['frames'] == s['frames']
+    info = probe(str(tmp_path / 'o.mp4'))
+    assert info['frames'] == s['frames'] and info['audio']
     garbage = tmp_path / 'garbage.mp4'
     garbage.write_bytes(b'\x01' * 5000)
     with pytest.raises(UserError, match='garbage.mp4: not a readable video'):
@@ -227,3 +228,49 @@ def test_bf16_and_source_hair_colour(inferencer, tmp_path):
         inferencer.bf16 = False
     assert res['predictions'][0]['swapped'] == 1
     assert res['visualization'][0].dtype == np.uint8
+
+
+def test_demo_cli(inferencer, tmp_path):
+    """The command line: summary lines, exit 1 for a truncated target, 2 for usage errors."""
+    from tests.conftest import run_tool
+    ckpt = inferencer.cfg.model
+    target = write_clip(str(tmp_path / 'full.mp4'), talking_clip(10), faststart=True)
+    data = open(target, 'rb').read()
+    (tmp_path / 'cut.mp4').write_bytes(data[:int(len(data) * 0.6)])
+    common = ['demo/headswap_demo.py', '--config', CONFIG, '--quiet', '--device', 'cpu',
+              '--cfg-options', f'model.aligner_checkpoint={ckpt.aligner_checkpoint}',
+              f'model.blender_checkpoint={ckpt.blender_checkpoint}', '--sources', ASTRONAUT]
+    proc = run_tool(common + ['--target', str(tmp_path / 'cut.mp4'), '--out',
+                              str(tmp_path / 'o.mp4')], check=False)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert 'frames swapped' in proc.stdout and 'truncated' in proc.stderr
+    proc = run_tool(common + ['--target', str(tmp_path / 'none.jpg'), '--out',
+                              str(tmp_path / 'o.png')], check=False)
+    assert proc.returncode == 2 and 'none.jpg: no such file or folder' in proc.stderr
+
+
+@pytest.mark.parametrize('embedder', ['sface', 'arcface'])
+def test_reference_photo_chooses_the_face(no_watermark, tmp_path, embedder):
+    target = paste(paste(scene(320, 200), astronaut(), 10, 20, 150), sample_frame(0), 170, 20,
+                   150)
+    Image.fromarray(astronaut()).save(tmp_path / 'ref.png')
+    no_watermark.settings['reference_embedder'] = embedder
+    try:
+        res = no_watermark(target, face=str(tmp_path / 'ref.png'))
+    finally:
+        no_watermark.settings['reference_embedder'] = 'sface'
+    s = res['predictions'][0]
+    assert s['swapped'] == 1 and s['several_faces'] == 1
+    changed = np.abs(res['visualization'][0].astype(int) - target.astype(int)).sum(-1) > 0
+    assert np.nonzero(changed)[1].mean() < 160  # the astronaut, on the left
+
+
+def test_video_source_gives_k_diverse_frames(inferencer, tmp_path):
+    video = write_clip(str(tmp_path / 's.mp4'), talking_clip(20), audio=False)
+    try:
+        src = inferencer.set_sources(video, num_sources=3)
+        assert len(src['crops']) == 3 and src['candidates'] == 20
+        assert all('s.mp4#' in n for n in src['names'])
+        assert len(set(src['names'])) == 3
+    finally:
+        inferencer.set_sources(CARPHONE, num_sources=4)
