@@ -27,6 +27,15 @@ def _is_torch_component(component) -> bool:
     return isinstance(getattr(component, 'model', None), torch.nn.Module)
 
 
+def _set_device(cfg: dict, device: str) -> None:
+    """Set ``device`` of a component config and of components nested in it."""
+    if 'device' in cfg:
+        cfg['device'] = device
+    for value in cfg.values():
+        if isinstance(value, dict) and 'type' in value:
+            _set_device(value, device)
+
+
 def largest_face(det: FaceDetections) -> int:
     """Index of the face with the largest box area."""
     area = (det.boxes[:, 2] - det.boxes[:, 0]) * (det.boxes[:, 3] - det.boxes[:, 1])
@@ -84,8 +93,8 @@ class FaceAnalysis:
         if not isinstance(cfg, dict):
             return cfg
         cfg = copy.deepcopy(cfg)
-        if self.device is not None and 'device' in cfg:
-            cfg['device'] = self.device
+        if self.device is not None:
+            _set_device(cfg, self.device)
         import headswap.models.frozen  # noqa: F401  (registers the components)
         from headswap.registry import MODELS
         return MODELS.build(cfg)

@@ -149,7 +149,11 @@ class HeadSwapInferencer(BaseInferencer):
         self.timer = StageTimer()
         self._source_cache: Dict[Any, Dict[str, Any]] = {}
         self.sources: Optional[Dict[str, Any]] = None
-        with DefaultScope.overwrite_default_scope('headswap'):
+        from headswap.models.swappers.head_swapper import quiet_random_weight_warnings
+        if weights is not None:  # both stages come from `weights`, not the stage files
+            cfg.model.aligner_checkpoint = cfg.model.blender_checkpoint = None
+        with DefaultScope.overwrite_default_scope('headswap'), \
+                quiet_random_weight_warnings(weights is not None):
             super().__init__(model=cfg, weights=weights, device=str(self.device),
                              scope='headswap', show_progress=show_progress)
         workers = int(self.settings['workers'])
@@ -241,7 +245,7 @@ class HeadSwapInferencer(BaseInferencer):
         items = list(sources) if isinstance(sources, (list, tuple)) else [sources]
         if not items:
             raise UserError('no source images given')
-        key = (tuple(self._source_key(x) for x in items), k)
+        key = (tuple(self._source_key(x) for x in items), k, self.bf16)
         if key not in self._source_cache:
             crops, lms, names = [], [], []
             for item in items:

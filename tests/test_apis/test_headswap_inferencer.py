@@ -274,3 +274,20 @@ def test_video_source_gives_k_diverse_frames(inferencer, tmp_path):
         assert len(set(src['names'])) == 3
     finally:
         inferencer.set_sources(CARPHONE, num_sources=4)
+
+
+def test_combined_weights_give_the_same_swap(no_watermark, tmp_path):
+    cfg = no_watermark.cfg.model
+    out = load_tool('tools/model_converters/headswapper_checkpoint.py').convert(
+        CONFIG, str(tmp_path / 'hs.pth'), cfg.aligner_checkpoint, cfg.blender_checkpoint)
+    other = HeadSwapInferencer(CONFIG, weights=out, device='cpu', show_progress=False,
+                               provenance=no_watermark.provenance,
+                               cfg_options={'model.aligner_checkpoint': 'missing.pth'})
+    other.set_sources(CARPHONE, num_sources=4)
+    target = astronaut_scene()
+    a = no_watermark(target)['visualization'][0]
+    b = other(target)['visualization'][0]
+    assert np.array_equal(a, b)
+    from headswap.utils.checkpoint import CheckpointError
+    with pytest.raises(CheckpointError, match='weights must be a HeadSwapper checkpoint'):
+        HeadSwapInferencer(CONFIG, weights=cfg.aligner_checkpoint, device='cpu')

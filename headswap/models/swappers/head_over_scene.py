@@ -77,7 +77,7 @@ def nearest_seed_index(seeds: torch.Tensor) -> torch.Tensor:
 
 def dilate_ellipse(mask: torch.Tensor, radius: int) -> torch.Tensor:
     """``cv2.dilate`` with ``MORPH_ELLIPSE`` of side ``2 * radius + 1``: ``(B, 1, H, W)`` bool."""
-    if radius <= 0 or not bool(mask.any()):
+    if radius <= 0:
         return mask
     import cv2
     kernel = torch.from_numpy(cv2.getStructuringElement(

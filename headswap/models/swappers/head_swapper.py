@@ -62,7 +62,7 @@ def _resize(img: torch.Tensor, size: int) -> torch.Tensor:
 
 
 @contextlib.contextmanager
-def _quiet_random_weight_warnings(quiet: bool) -> Iterator[None]:
+def quiet_random_weight_warnings(quiet: bool) -> Iterator[None]:
     """Silence the frozen networks' 'RANDOM weights' warnings while a stage is built
     whose checkpoint then supplies those weights."""
     logger = MMLogger.get_current_instance()
@@ -215,7 +215,7 @@ class HeadSwapper(BaseModel):
                    losses=dict(gan=cfg.get('losses', {}).get('gan') or dict(type='HingeGANLoss')))
         if isinstance(cfg.get('identity_encoder'), dict):
             cfg['identity_encoder']['checkpoint'] = None  # its weights are in the checkpoint
-        with _quiet_random_weight_warnings(checkpoint is not None), _headswap_scope():
+        with quiet_random_weight_warnings(checkpoint is not None), _headswap_scope():
             model = MODELS.build(cfg)
         model.discriminator = None
         self._load_stage(model, checkpoint, 'aligner')
@@ -228,7 +228,7 @@ class HeadSwapper(BaseModel):
         layers = list(cfg.get('warping', {}).get('feature_layers', ('relu3_1', 'relu4_1')))
         cfg['vgg'] = dict(cfg['vgg'], layers=layers, checkpoint=None)  # in the checkpoint
         cfg['perceptual_layers'] = layers
-        with _quiet_random_weight_warnings(checkpoint is not None), _headswap_scope():
+        with quiet_random_weight_warnings(checkpoint is not None), _headswap_scope():
             model = MODELS.build(cfg)
         model.discriminator = None
         self._load_stage(model, checkpoint, 'blender')
