@@ -291,3 +291,12 @@ def test_combined_weights_give_the_same_swap(no_watermark, tmp_path):
     from headswap.utils.checkpoint import CheckpointError
     with pytest.raises(CheckpointError, match='weights must be a HeadSwapper checkpoint'):
         HeadSwapInferencer(CONFIG, weights=cfg.aligner_checkpoint, device='cpu')
+
+
+def test_preprocess_yields_aligned_batches(inferencer):
+    frames = [(i, f) for i, f in enumerate(talking_clip(5, empty=(2,)))]
+    batches = list(inferencer.preprocess(frames, batch_size=2, smooth_sigma=2.0))
+    assert [b.indices for b in batches] == [[0, 1], [2, 3], [4]]
+    flat = [(c, r) for b in batches for c, r in zip(b.crops, b.reasons)]
+    assert flat[2] == (None, 'no_face')
+    assert all(c.shape == (64, 64, 3) for i, (c, _) in enumerate(flat) if i != 2)

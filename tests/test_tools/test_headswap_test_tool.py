@@ -36,4 +36,4 @@ def test_combined_checkpoint_and_test_tool(tmp_path):
                      '--show-dir', 'grids', '--cfg-options',
                      f'test_dataloader.dataset.ann_file={tmp_path / "index.json"}'])
     assert 'Iter(test) [3/3]' in proc.stdout + proc.stderr
-    assert len(glob.glob(str(work / '*' / 'grids' / '*.png'))) == 3
+    assert len(glob.glob(str(work / '*' / 'grids' / '*.png'))) == 6  # one per sample
