@@ -18,7 +18,8 @@ from mmengine.registry import DefaultScope
 
 from headswap.registry import INFERENCERS
 from headswap.utils.cli import UserError
-from .face_analysis import FaceAnalysis, FaceSelector, SFaceEmbedder, largest_face
+from .face_analysis import FaceAnalysis
+from .face_selection import FaceSelector, SFaceEmbedder, largest_face
 from .media import VideoReader, input_kind, list_images, read_image
 from .paste_back import feather_mask, paste_back
 from .pipeline import StageTimer, run_stages

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from headswap.apis.face_analysis import FaceSelector, SFaceEmbedder
+from headswap.apis.face_selection import FaceSelector, SFaceEmbedder
 from headswap.models.frozen import FaceDetections, YuNetFaceDetector
 from tests.test_apis.media_fixtures import astronaut, paste, sample_frame, scene
 
