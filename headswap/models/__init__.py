@@ -8,5 +8,6 @@ from .frozen import *  # noqa: F401,F403
 from .generators import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .parsers import *  # noqa: F401,F403
+from .swappers import *  # noqa: F401,F403
 from .unets import *  # noqa: F401,F403
 from .warping import *  # noqa: F401,F403

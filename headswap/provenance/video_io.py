@@ -41,6 +41,10 @@ class VideoWriter:
         audio_from: a media file whose first audio stream is copied into the output.
         already_marked: frames passed to :meth:`write` were watermarked already.
         crf: x264 constant rate factor; ``preset``: x264 preset.
+
+    H.264 in 4:2:0 (the format players accept) needs even frame sizes: an odd width or
+    height is padded by repeating the last column / row, so every input pixel is kept
+    and the output is one pixel wider / taller (:attr:`padded`).
     """
 
     def __init__(self, path: str, fps: Union[float, fractions.Fraction], size: Tuple[int, int],
@@ -50,14 +54,16 @@ class VideoWriter:
         self.provenance = provenance or Provenance()
         self.already_marked = already_marked
         self.width, self.height = int(size[0]), int(size[1])
-        if self.width % 2 or self.height % 2:
-            raise ValueError(f'H.264 needs even frame sizes, got {self.width}x{self.height}')
+        if self.width < 1 or self.height < 1:
+            raise ValueError(f'{path}: invalid frame size {self.width}x{self.height}')
+        self.padded = (self.width % 2, self.height % 2)
         rate = fractions.Fraction(fps).limit_denominator(1001)
         os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
         self._container = av.open(path, 'w', options={'movflags': 'use_metadata_tags'})
         self._container.metadata.update(_container_metadata(self.provenance))
         self._video = self._container.add_stream('libx264', rate=rate)
-        self._video.width, self._video.height = self.width, self.height
+        self._video.width = self.width + self.padded[0]
+        self._video.height = self.height + self.padded[1]
         self._video.pix_fmt = 'yuv420p'
         self._video.options = {'crf': str(crf), 'preset': preset}
         self._video.codec_context.time_base = fractions.Fraction(1, 1) / rate
@@ -109,6 +115,10 @@ class VideoWriter:
         if self.provenance.watermark and not self.already_marked:
             from .api import mark_frames
             batch = mark_frames(batch)
+        if self.padded[0]:
+            batch = torch.cat([batch, batch[..., -1:]], dim=3)
+        if self.padded[1]:
+            batch = torch.cat([batch, batch[..., -1:, :]], dim=2)
         rgb = batch.permute(0, 2, 3, 1).contiguous().cpu().numpy()
         for frame in rgb:
             vf = av.VideoFrame.from_ndarray(frame, format='rgb24')
@@ -119,22 +129,31 @@ class VideoWriter:
         self._mux_audio(until=float(self._frames / self._rate))
 
     def _mux_audio(self, until: float) -> None:
-        """Interleave source audio up to ``until`` seconds."""
+        """Interleave source audio up to ``until`` seconds.
+
+        A damaged source (e.g. a truncated file whose video is still being written) ends
+        the audio where it can no longer be read; the video is not affected.
+        """
         if self._audio_packets is None:
             return
-        for packet in self._audio_packets:
-            if packet.dts is None:
-                continue
-            if self._resampler is None:
-                packet.stream = self._audio_out
-                self._container.mux(packet)
-            else:
-                for frame in packet.decode():
-                    frame.pts = None
-                    for resampled in self._resampler.resample(frame):
-                        self._container.mux(self._audio_out.encode(resampled))
-            if packet.pts is not None and float(packet.pts * packet.time_base) >= until:
-                return
+        try:
+            for packet in self._audio_packets:
+                if packet.dts is None:
+                    continue
+                if self._resampler is None:
+                    packet.stream = self._audio_out
+                    self._container.mux(packet)
+                else:
+                    for frame in packet.decode():
+                        frame.pts = None
+                        for resampled in self._resampler.resample(frame):
+                            self._container.mux(self._audio_out.encode(resampled))
+                if packet.pts is not None and float(packet.pts * packet.time_base) >= until:
+                    return
+        except av.error.FFmpegError as exc:
+            import logging
+            logging.getLogger('headswap.provenance').warning(
+                'audio of the source ends early: %s', exc)
         self._audio_packets = None
 
     def close(self) -> None:

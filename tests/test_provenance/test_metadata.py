@@ -162,3 +162,19 @@ def test_unreadable_files_give_clear_errors(tmp_path):
     with pytest.raises(ValueError, match='out.gif'):
         write_image(str(tmp_path / 'out.gif'), photo(), Provenance(c2pa=False))
     assert osp.isfile(str(bad))
+
+
+def test_video_writer_pads_odd_frame_sizes(tmp_path):
+    import av
+    import numpy as np
+
+    from headswap.provenance import Provenance, open_video_writer
+    frames = np.random.default_rng(0).integers(0, 255, (3, 25, 33, 3), dtype=np.uint8)
+    path = str(tmp_path / 'odd.mp4')
+    with open_video_writer(path, 25, (33, 25), Provenance(c2pa=False)) as w:
+        assert w.padded == (1, 1)
+        w.write(frames)
+    with av.open(path) as c:
+        s = c.streams.video[0]
+        assert (s.width, s.height) == (34, 26)
+        assert sum(1 for _ in c.decode(s)) == 3

@@ -7,10 +7,11 @@ from .load_head2head_frames import LoadHead2HeadFrames
 from .load_head2scene_frames import LoadHead2SceneFrames
 from .pack_head2head_inputs import PackHead2HeadInputs
 from .pack_head2scene_inputs import PackHead2SceneInputs
+from .pack_head_swap_inputs import PackHeadSwapInputs
 from .resize_frames import ResizeFrames
 
 __all__ = [
     'ComposeHeadOverScene', 'FaceColorJitter', 'FaceFlip', 'LoadHead2HeadFrames',
-    'LoadHead2SceneFrames', 'PackHead2HeadInputs', 'PackHead2SceneInputs', 'PerturbHeadMask',
-    'ResizeFrames', 'ShiftHeadColor'
+    'LoadHead2SceneFrames', 'PackHead2HeadInputs', 'PackHead2SceneInputs', 'PackHeadSwapInputs',
+    'PerturbHeadMask', 'ResizeFrames', 'ShiftHeadColor'
 ]

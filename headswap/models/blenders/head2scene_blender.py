@@ -122,8 +122,8 @@ class Head2SceneBlender(BaseModel):
     def _features(self, img: torch.Tensor) -> Dict[str, torch.Tensor]:
         return dict(zip(self.vgg.layer_names, self.vgg(img)))
 
-    def generate(self, inputs: Dict[str, torch.Tensor], with_cycle: bool = False
-                 ) -> Dict[str, torch.Tensor]:
+    def generate(self, inputs: Dict[str, torch.Tensor], with_cycle: bool = False,
+                 own_color_labels: Sequence[int] = ()) -> Dict[str, torch.Tensor]:
         """Blend A into T.
 
         Args:
@@ -132,6 +132,10 @@ class Head2SceneBlender(BaseModel):
                 ``target_parsing``/``head_parsing`` ``(B, 1, H, W)`` long, and for
                 ``with_cycle`` optionally ``other_img``/``other_parsing``.
             with_cycle: Also compute the cycled exemplars for the cycle losses.
+            own_color_labels: Labels of A whose head-colour exemplar is A's own
+                pixels instead of T's warped colours - what the warping does for
+                labels T lacks (inference option, e.g. the hair to keep the
+                source's hair colour).
 
         Returns:
             ``pred`` (I_B), ``head_color_exemplar``, ``inpaint_exemplar``
@@ -160,6 +164,10 @@ class Head2SceneBlender(BaseModel):
             torch.cat([lab_a] * n), torch.cat([r[1] for r in refs]),
             torch.cat([r[0] for r in refs]), values_a=torch.cat([img_a] * n))
         exemplar = warp.image[:batch].to(img_t.dtype)
+        if len(own_color_labels):
+            lut = torch.zeros(256, dtype=torch.bool, device=lab_a.device)
+            lut[torch.as_tensor([int(x) for x in own_color_labels], device=lab_a.device)] = True
+            exemplar = torch.where(lut[lab_a.clamp(0, 255)], img_a.to(exemplar.dtype), exemplar)
         head_ex, inpaint_ex = exemplar * head, exemplar * inpaint
         unet_in = torch.cat([img_a * head, head_ex, inpaint_ex, img_t * (1 - edit), head, inpaint],
                             1)

@@ -77,9 +77,11 @@ class BaseFaceParser(metaclass=ABCMeta):
 
     Attributes:
         name: What made the maps, written to the index metainfo (``parser``).
+        needs_landmarks: :meth:`parse` needs the crops' landmarks.
     """
 
     name: str = 'unknown'
+    needs_landmarks: bool = False
 
     @abstractmethod
     def parse(self, images: Sequence[np.ndarray],

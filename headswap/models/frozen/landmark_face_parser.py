@@ -45,6 +45,7 @@ class LandmarkFaceParser(BaseFaceParser):
     """
 
     name = 'LandmarkFaceParser (approximate: landmark polygons + selfie segmentation)'
+    needs_landmarks = True
 
     def __init__(self, segmenter_path: Optional[str] = None, forehead_ratio: float = 0.75,
                  neck_length: float = 0.55, person_threshold: float = 0.5):

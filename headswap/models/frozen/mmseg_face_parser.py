@@ -58,23 +58,30 @@ class MMSegFaceParser(BaseFaceParser):
     @torch.no_grad()
     def parse(self, images: Sequence[np.ndarray],
               landmarks: Optional[np.ndarray] = None) -> np.ndarray:
-        import torch.nn.functional as F
         if len(images) == 0:
             return np.zeros((0, 0, 0), np.uint8)
-        h, w = images[0].shape[:2]
+        x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2)
+        return self.parse_tensor(x).cpu().numpy()
+
+    @torch.no_grad()
+    def parse_tensor(self, images: torch.Tensor) -> torch.Tensor:
+        """``(B, 3, H, W)`` uint8 RGB on any device -> ``(B, H, W)`` uint8 labels on
+        the parser's device (no host round trip: the inferencer's GPU path)."""
+        import torch.nn.functional as F
+        h, w = images.shape[-2:]
         # mmseg's preprocessor expects BGR (bgr_to_rgb=True in the config)
-        x = torch.from_numpy(np.stack(images)[..., ::-1].copy()).permute(0, 3, 1, 2)
-        x = x.to(self.device).float()
+        x = images.to(self.device).flip(1).float()
         if (h, w) != (self.input_size, self.input_size):
             x = F.interpolate(x, size=(self.input_size,) * 2, mode='bilinear',
                               align_corners=False)
         data = self.model.data_preprocessor(dict(inputs=list(x)), False)
         s = self.input_size
-        metas = [dict(img_shape=(s, s), ori_shape=(s, s), pad_shape=(s, s))] * len(images)
+        metas = [dict(img_shape=(s, s), ori_shape=(s, s), pad_shape=(s, s))] * len(x)
         logits = self.model.encode_decode(data['inputs'], metas)
         if (h, w) != (s, s):
-            logits = F.interpolate(logits, size=(h, w), mode='bilinear', align_corners=False)
-        return logits.argmax(1).to(torch.uint8).cpu().numpy()
+            logits = F.interpolate(logits.float(), size=(h, w), mode='bilinear',
+                                   align_corners=False)
+        return logits.argmax(1).to(torch.uint8)
 
 
 def _drop_init_cfgs(cfg) -> None:
