@@ -3,7 +3,9 @@
     python tools/test.py CONFIG CHECKPOINT [--out metrics.json] [--show-dir DIR]
                          [--work-dir DIR] [--cfg-options k=v ...] [--launcher ...]
 
-``--out`` writes the metrics as JSON and, beside it, a markdown table (.md).
+``--out`` writes the metrics as JSON and, beside it, a markdown table (.md); the
+table is printed in any case. A checkpoint that does not fit the config's model (for
+example the other stage's) is refused before testing.
 ``--show-dir`` writes an image grid per test sample (under the run's log dir).
 """
 import argparse
@@ -13,6 +15,7 @@ import os.path as osp
 
 from mmengine.config import DictAction
 
+from headswap.utils.checkpoint import check_checkpoint_fits
 from headswap.utils.cli import UserError, friendly_errors
 from headswap.utils.config import apply_tool_options, build_runner, load_config
 from headswap.utils.dist import shutdown_distributed
@@ -69,18 +72,21 @@ def main(argv=None):
             vis['test_out_dir'] = args.show_dir
         runner = build_runner(cfg, args.launcher)
         try:
+            check_checkpoint_fits(runner.model, args.checkpoint)
             metrics = runner.test()
         finally:
             shutdown_distributed()
-        if args.out and runner.rank == 0:
-            metrics = {k: _jsonable(v) for k, v in (metrics or {}).items()}
+        if runner.rank != 0:
+            return
+        metrics = {k: _jsonable(v) for k, v in (metrics or {}).items()}
+        table = metrics_table(metrics)
+        if args.out:
             os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
             with open(args.out, 'w') as f:
                 json.dump(metrics, f, indent=2)
-            table = metrics_table(metrics)
             with open(osp.splitext(args.out)[0] + '.md', 'w') as f:
-                f.write(table + '\n')
-            print(table)
+                f.write(f'{osp.basename(args.config)}, {args.checkpoint}\n\n{table}\n')
+        print(table)
 
 
 if __name__ == '__main__':

@@ -46,7 +46,7 @@ def euler_to_rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
 
 
 def rotation_to_euler(rot: np.ndarray) -> np.ndarray:
-    """``(3, 3)`` rotation -> ``(yaw, pitch, roll)`` degrees (inverse of :func:`euler_to_rotation`)."""
+    """``(3, 3)`` rotation -> ``(yaw, pitch, roll)`` degrees (inverts :func:`euler_to_rotation`)."""
     yaw = np.arcsin(np.clip(-rot[2, 0], -1.0, 1.0))
     pitch = np.arctan2(rot[2, 1], rot[2, 2])
     roll = np.arctan2(rot[1, 0], rot[0, 0])

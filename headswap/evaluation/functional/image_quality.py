@@ -5,6 +5,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from headswap.utils.cli import UserError
+
 __all__ = ['sample_image', 'sample_mask', 'check_same_size', 'psnr', 'ssim']
 
 
@@ -34,9 +36,9 @@ def sample_mask(sample: dict, key: str, metric: str) -> torch.Tensor:
 
 
 def check_same_size(a: torch.Tensor, b: torch.Tensor, what: str) -> None:
-    """Raise a one-line error when two images (or an image and a mask) differ in size."""
+    """One-line :class:`UserError` when two images (or an image and a mask) differ in size."""
     if tuple(a.shape[-2:]) != tuple(b.shape[-2:]):
-        raise ValueError(f'{what}: images of different sizes, {tuple(a.shape[-2:])} vs '
+        raise UserError(f'{what}: images of different sizes, {tuple(a.shape[-2:])} vs '
                          f'{tuple(b.shape[-2:])}; resize the predictions or the ground truth '
                          'to one resolution (e.g. ResizeFrames in the test pipeline)')
 
@@ -84,5 +86,6 @@ def ssim(pred: torch.Tensor, gt: torch.Tensor) -> float:
     sxx = F.conv2d(x * x, win) - mu_x ** 2
     syy = F.conv2d(y * y, win) - mu_y ** 2
     sxy = F.conv2d(x * y, win) - mu_x * mu_y
-    s = ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / ((mu_x ** 2 + mu_y ** 2 + c1) * (sxx + syy + c2))
+    s = ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / (
+        (mu_x ** 2 + mu_y ** 2 + c1) * (sxx + syy + c2))
     return float(s.mean())

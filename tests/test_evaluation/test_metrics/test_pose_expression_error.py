@@ -5,6 +5,7 @@ import torch
 
 from headswap.evaluation.functional import (IBUG68_FACE_TEMPLATE, camera_matrix,
                                             euler_to_rotation, project_points)
+from headswap.utils.cli import UserError
 from headswap.evaluation.metrics import PoseExpressionError
 from .samples import evaluate, real_frames, sample_dict
 
@@ -77,6 +78,6 @@ def test_low_scores_are_left_out():
 
 
 def test_images_of_different_sizes_are_refused(metric):
-    with pytest.raises(ValueError, match='images of different sizes'):
+    with pytest.raises(UserError, match='images of different sizes'):
         evaluate(metric, [sample_dict(pred_img=real_frames(64, num=1)[0],
                                       driver_img=real_frames(32, num=1)[0])])

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from headswap.evaluation.functional import psnr, ssim
+from headswap.utils.cli import UserError
 from headswap.evaluation.metrics import PSNR, SSIM
 from .samples import evaluate, real_frames, sample_dict
 
@@ -52,7 +53,7 @@ def test_ssim_matches_scikit_image():
 def test_images_of_different_sizes_are_a_one_line_error():
     samples = [sample_dict(pred_img=real_frames(32, num=1)[0], gt_img=real_frames(48, num=1)[0])]
     for metric in (PSNR(), SSIM()):
-        with pytest.raises(ValueError, match=r'images of different sizes, \(32, 32\) vs \(48, 48\)'):
+        with pytest.raises(UserError, match=r'images of different sizes, \(32, 32\) vs \(48, 48\)'):
             evaluate(metric, samples)
 
 
