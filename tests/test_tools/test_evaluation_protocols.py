@@ -56,6 +56,39 @@ def test_protocol_runs_on_the_sample_and_prints_the_table(protocol, setups, tmp_
         assert json.loads(again.read_text()) == metrics
 
 
+FULL_SWAP = {
+    'cross_identity': ('configs/evaluation/headswap_cross-identity_talking-heads-512.py',
+                       {'CSIM', 'ID_top1', 'pose_error', 'yaw_error', 'pitch_error',
+                        'roll_error', 'expression_error', 'AKD', 'FID'}),
+    'self_reenactment': ('configs/evaluation/headswap_self-reenactment_talking-heads-512.py',
+                         {'CSIM', 'CSIM_target', 'pose_error', 'yaw_error', 'pitch_error',
+                          'roll_error', 'expression_error', 'AKD', 'PSNR', 'PSNR_head',
+                          'PSNR_inpaint', 'SSIM', 'LPIPS', 'LPIPS_head', 'LPIPS_inpaint',
+                          'FID'}),
+}
+
+
+def _has_head_swapper() -> bool:
+    from headswap.registry import MODELS
+    from headswap.utils import register_all_modules
+    register_all_modules()
+    return MODELS.get('HeadSwapper') is not None
+
+
+@pytest.mark.parametrize('protocol', sorted(FULL_SWAP))
+def test_full_swap_protocol_runs_without_a_checkpoint_argument(protocol, tmp_path):
+    if not _has_head_swapper():
+        pytest.skip('HeadSwapper (branch inference) is not in this tree yet')
+    config, keys = FULL_SWAP[protocol]
+    cfg = tiny_eval_config(config, 'headswap', str(tmp_path / 'swap.py'))
+    out = tmp_path / 'metrics.json'
+    proc = run_tool(['tools/test.py', cfg, '--work-dir', str(tmp_path), '--out', str(out)])
+    metrics = json.loads(out.read_text())
+    assert set(metrics) == keys
+    assert all(isinstance(v, float) and v == v for v in metrics.values())
+    assert '| CSIM |' in proc.stdout
+
+
 def _error_line(proc) -> str:
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert 'Traceback' not in proc.stderr

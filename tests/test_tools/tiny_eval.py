@@ -27,10 +27,25 @@ def tiny_metric(metric: dict) -> dict:
 
 
 def tiny_eval_config(eval_config: str, stage: str, out_path: str, **dataset) -> str:
-    """Write ``eval_config`` with the tiny ``stage`` model at its resolution to ``out_path``."""
+    """Write ``eval_config`` with the tiny ``stage`` model at its resolution to ``out_path``.
+
+    ``stage='headswap'``: the HeadSwapper of the config composes the tiny stages, with
+    untrained tiny stage checkpoints written beside ``out_path``.
+    """
     cfg = Config.fromfile(osp.join(REPO, eval_config))
-    stage_cfg, size = TINY_STAGE[stage]
-    cfg.model = Config.fromfile(osp.join(REPO, stage_cfg)).model
+    if stage == 'headswap':
+        size = TINY_STAGE['head2scene'][1]
+        ckpts = {}
+        for name in ('head2head', 'head2scene'):
+            stage_cfg = osp.join(REPO, TINY_STAGE[name][0])
+            ckpts[name] = tiny_checkpoint(stage_cfg, f'{osp.splitext(out_path)[0]}_{name}.pth')
+        cfg.model.update(aligner=osp.join(REPO, TINY_STAGE['head2head'][0]),
+                         blender=osp.join(REPO, TINY_STAGE['head2scene'][0]),
+                         aligner_checkpoint=ckpts['head2head'],
+                         blender_checkpoint=ckpts['head2scene'], resolution=size)
+    else:
+        stage_cfg, size = TINY_STAGE[stage]
+        cfg.model = Config.fromfile(osp.join(REPO, stage_cfg)).model
     loader = cfg.test_dataloader
     loader.num_workers = 0
     loader.dataset.data_root = osp.join(REPO, 'data/sample')

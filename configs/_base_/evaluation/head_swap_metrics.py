@@ -42,3 +42,11 @@ reconstruction_metrics = [region_psnr_metric, ssim_metric, region_lpips_metric, 
 # validation during training: cheap and meaningful on few samples (no FID)
 aligner_val_metrics = [identity_metric, pose_metric, psnr_metric, ssim_metric, lpips_metric]
 blender_val_metrics = [region_psnr_metric, ssim_metric, region_lpips_metric]
+
+# the full swap (HeadSwapper): the driver is the target frame T (`target_img`)
+swap_identity_metric = dict(identity_metric, driver_key='target_img')
+swap_pose_metric = dict(pose_metric, driver_key='target_img')
+swap_cross_identity_metrics = [swap_identity_metric, swap_pose_metric, fid_metric]
+swap_self_reenactment_metrics = [
+    swap_identity_metric, swap_pose_metric, region_psnr_metric, ssim_metric,
+    region_lpips_metric, fid_metric]
