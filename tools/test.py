@@ -98,8 +98,8 @@ def main(argv=None):
             with open(args.out, 'w') as f:
                 json.dump(metrics, f, indent=2)
             with open(osp.splitext(args.out)[0] + '.md', 'w') as f:
-                f.write(f'{osp.basename(args.config)}, {args.checkpoint or "weights from the config"}'
-                        f'\n\n{table}\n')
+                weights = args.checkpoint or 'weights named in the config'
+                f.write(f'{osp.basename(args.config)}, {weights}\n\n{table}\n')
         print(table)
 
 

@@ -114,8 +114,8 @@ def make_pairs(protocol: str, clips: Dict[Clip, List[int]], args) -> List[dict]:
         for driver in by_identity[identity]:
             if protocol == 'self_reenactment':
                 own = by_identity[identity]
-                sources = [c for c in own if c[1] != driver[1]] or [c for c in own
-                                                                   if c != driver]
+                other_videos = [c for c in own if c[1] != driver[1]]
+                sources = other_videos or [c for c in own if c != driver]
             else:
                 if len(names) < 2:
                     break

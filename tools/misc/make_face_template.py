@@ -25,7 +25,8 @@ import numpy as np
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_IMAGE = osp.join(ROOT, 'data/sample/frames/astronaut/photos/00000/000000.jpg')
 
-HEADER = '''"""The 3D face template of the head-pose metrics: 68 iBUG points, unit inter-ocular distance.
+HEADER = '''"""The 3D face template of the head-pose metrics: 68 iBUG points, unit inter-ocular
+distance.
 
 Made by ``tools/misc/make_face_template.py`` (read it for how): MediaPipe's face mesh
 (Apache-2.0) on the public-domain astronaut photo of the bundled sample, frontalised
@@ -61,7 +62,7 @@ def make_template(image_path: str) -> np.ndarray:
 
 def template_source(template: np.ndarray) -> str:
     t = np.round(template, 4) + 0.0  # no '-0.0000'
-    rows = ',\n'.join(f'    ({x: .4f}, {y: .4f}, {z: .4f})' for x, y, z in t)
+    rows = ',\n'.join(f'    ({x:.4f}, {y:.4f}, {z:.4f})' for x, y, z in t)
     return HEADER + f'IBUG68_FACE_TEMPLATE = np.array([\n{rows},\n], np.float64)\n'
 
 

@@ -39,8 +39,8 @@ def check_same_size(a: torch.Tensor, b: torch.Tensor, what: str) -> None:
     """One-line :class:`UserError` when two images (or an image and a mask) differ in size."""
     if tuple(a.shape[-2:]) != tuple(b.shape[-2:]):
         raise UserError(f'{what}: images of different sizes, {tuple(a.shape[-2:])} vs '
-                         f'{tuple(b.shape[-2:])}; resize the predictions or the ground truth '
-                         'to one resolution (e.g. ResizeFrames in the test pipeline)')
+                        f'{tuple(b.shape[-2:])}; resize the predictions or the ground truth '
+                        'to one resolution (e.g. ResizeFrames in the test pipeline)')
 
 
 def psnr(pred: torch.Tensor, gt: torch.Tensor, mask: Optional[torch.Tensor] = None,

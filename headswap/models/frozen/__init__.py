@@ -11,8 +11,8 @@ from .whole_image_face_detector import WholeImageFaceDetector
 from .yunet_face_detector import YuNetFaceDetector
 
 __all__ = [
-    'FrozenModule', 'load_pretrained', 'VGG19Features', 'FIDInceptionV3', 'IResNet', 'BaseFaceDetector',
-    'BaseFaceLandmarker', 'BaseFaceParser', 'FaceDetections', 'YuNetFaceDetector',
+    'FrozenModule', 'load_pretrained', 'VGG19Features', 'FIDInceptionV3', 'IResNet',
+    'BaseFaceDetector', 'BaseFaceLandmarker', 'BaseFaceParser', 'FaceDetections', 'YuNetFaceDetector',
     'WholeImageFaceDetector', 'MediaPipeFaceMeshLandmarker', 'LandmarkFaceParser',
     'MMPoseFaceLandmarker', 'MMSegFaceParser'
 ]
