@@ -44,8 +44,8 @@ def make_template(image_path: str) -> np.ndarray:
     import cv2
 
     from headswap.evaluation.functional.head_pose import frontal_template
-    from headswap.models.frozen.mediapipe_face_mesh_landmarker import (
-        MEDIAPIPE_TO_IBUG68, MediaPipeFaceMeshLandmarker)
+    from headswap.models.frozen.mediapipe_face_mesh_landmarker import (MEDIAPIPE_TO_IBUG68,
+                                                                       MediaPipeFaceMeshLandmarker)
     from headswap.utils.cli import UserError
     img = cv2.imread(image_path, cv2.IMREAD_COLOR)
     if img is None:

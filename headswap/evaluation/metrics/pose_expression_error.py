@@ -6,8 +6,8 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
 from headswap.registry import METRICS, MODELS
-from ..functional import (check_same_size, expression_offsets, inter_ocular_distance,
-                          sample_image, solve_head_pose)
+from ..functional import (check_same_size, expression_offsets, inter_ocular_distance, sample_image,
+                          solve_head_pose)
 
 __all__ = ['PoseExpressionError']
 

@@ -1,9 +1,8 @@
 import numpy as np
 import pytest
 
-from headswap.evaluation.functional import (IBUG68_FACE_TEMPLATE, camera_matrix,
-                                            euler_to_rotation, project_points,
-                                            rotation_to_euler, solve_head_pose)
+from headswap.evaluation.functional import (IBUG68_FACE_TEMPLATE, camera_matrix, euler_to_rotation,
+                                            project_points, rotation_to_euler, solve_head_pose)
 from tests.test_tools.tool_loader import load_tool
 
 

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from headswap.evaluation.functional import (IBUG68_FACE_TEMPLATE, camera_matrix,
-                                            euler_to_rotation, project_points)
-from headswap.utils.cli import UserError
+from headswap.evaluation.functional import (IBUG68_FACE_TEMPLATE, camera_matrix, euler_to_rotation,
+                                            project_points)
 from headswap.evaluation.metrics import PoseExpressionError
+from headswap.utils.cli import UserError
 from .samples import evaluate, real_frames, sample_dict
 
 SIZE = (256, 256)

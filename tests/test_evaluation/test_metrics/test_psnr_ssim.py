@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from headswap.evaluation.functional import psnr, ssim
-from headswap.utils.cli import UserError
 from headswap.evaluation.metrics import PSNR, SSIM
+from headswap.utils.cli import UserError
 from .samples import evaluate, real_frames, sample_dict
 
 
