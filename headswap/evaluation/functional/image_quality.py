@@ -61,11 +61,16 @@ def psnr(pred: torch.Tensor, gt: torch.Tensor, mask: Optional[torch.Tensor] = No
     return float(min(10.0 * np.log10(255.0 ** 2 / mse), max_db))
 
 
-def _gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
+def _gaussian_1d(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
     x = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
     g = torch.exp(-x ** 2 / (2 * sigma ** 2))
-    g = g / g.sum()
-    return (g[:, None] * g[None, :])[None, None]
+    return g / g.sum()
+
+
+def _filter(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """Separable 11-tap Gaussian, valid positions: ``(N, 1, H, W)`` -> ``(N, 1, H-10, W-10)``."""
+    x = F.conv2d(x, g.view(1, 1, -1, 1))
+    return F.conv2d(x, g.view(1, 1, 1, -1))
 
 
 def ssim(pred: torch.Tensor, gt: torch.Tensor) -> float:
@@ -75,17 +80,17 @@ def ssim(pred: torch.Tensor, gt: torch.Tensor) -> float:
     positions only: the definition of the paper and of scikit-image's
     ``structural_similarity(gaussian_weights=True, use_sample_covariance=False)``.
     """
-    win = _gaussian_window()
-    if min(pred.shape[-2:]) < win.shape[-1]:
+    win = _gaussian_1d()
+    if min(pred.shape[-2:]) < len(win):
         raise ValueError(f'SSIM needs images of at least 11x11 pixels, got '
                          f'{tuple(pred.shape[-2:])}')
     x = pred.double()[:, None]
     y = gt.double()[:, None]
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-    mu_x, mu_y = F.conv2d(x, win), F.conv2d(y, win)
-    sxx = F.conv2d(x * x, win) - mu_x ** 2
-    syy = F.conv2d(y * y, win) - mu_y ** 2
-    sxy = F.conv2d(x * y, win) - mu_x * mu_y
+    mu_x, mu_y = _filter(x, win), _filter(y, win)
+    sxx = _filter(x * x, win) - mu_x ** 2
+    syy = _filter(y * y, win) - mu_y ** 2
+    sxy = _filter(x * y, win) - mu_x * mu_y
     s = ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / (
         (mu_x ** 2 + mu_y ** 2 + c1) * (sxx + syy + c2))
     return float(s.mean())
