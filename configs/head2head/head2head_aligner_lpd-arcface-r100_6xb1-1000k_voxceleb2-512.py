@@ -5,6 +5,7 @@ _base_ = [
     '../_base_/datasets/talking_heads_head2head.py',
     '../_base_/schedules/head2head_1000k.py',
     '../_base_/default_runtime.py',
+    '../_base_/evaluation/head_swap_metrics.py',
 ]
 
 # K source shots drawn per batch from {1, 2, 4, 8} (the supplement does not give K)
@@ -13,10 +14,11 @@ val_dataloader = dict(batch_size=1, dataset=dict(num_sources=8))
 test_dataloader = val_dataloader
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-# no stage-1 metric in the evaluators yet: validation and testing draw image grids
-# (ImageGridHook; tools/test.py --show-dir) and metrics plug in here
-val_evaluator = []
-test_evaluator = []
+# self-reenactment within the validation videos: CSIM, pose/expression error, AKD, PSNR,
+# SSIM, LPIPS (network files: configs/_base_/evaluation/head_swap_metrics.py). The paper's
+# protocols (fixed splits, cross-identity, FID) are the configs in configs/evaluation/.
+val_evaluator = {{_base_.aligner_val_metrics}}
+test_evaluator = val_evaluator
 
 # 1 sample per GPU: batch statistics of the encoders' BatchNorm over all 6 GPUs
 sync_bn = 'torch'

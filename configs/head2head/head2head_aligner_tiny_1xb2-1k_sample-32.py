@@ -44,3 +44,16 @@ default_hooks = dict(
     checkpoint=dict(interval=500),
     visualization=dict(interval=200, tile=64))
 env_cfg = dict(cudnn_benchmark=False)
+
+# metrics with tiny random networks (results only mean something relative to each other)
+tiny_eval_arcface = dict(
+    type='ArcFaceIdentityEncoder', depths=(1, 1, 1, 1), base_channels=4, embedding_dim=16,
+    input_size=32, checkpoint=None)
+val_evaluator = [
+    dict(type='IdentitySimilarity', identity_encoder=tiny_eval_arcface),
+    dict(type='PoseExpressionError', landmarker=dict(type='MediaPipeFaceMeshLandmarker')),
+    dict(type='PSNR'),
+    dict(type='SSIM'),
+    dict(type='LPIPS', backbone_checkpoint=None),
+]
+test_evaluator = val_evaluator

@@ -29,3 +29,11 @@ default_hooks = dict(
     checkpoint=dict(interval=10, max_keep_ckpts=2),
     visualization=dict(interval=10, tile=64))
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
+
+# metrics with a random LPIPS backbone (results only mean something relative to each other)
+val_evaluator = [
+    dict(type='PSNR', regions={{_base_.blend_regions}}),
+    dict(type='SSIM'),
+    dict(type='LPIPS', backbone_checkpoint=None, regions={{_base_.blend_regions}}),
+]
+test_evaluator = val_evaluator

@@ -4,6 +4,7 @@ _base_ = [
     '../_base_/datasets/talking_heads_head2scene.py',
     '../_base_/schedules/gan_adam_blender_200k.py',
     '../_base_/default_runtime.py',
+    '../_base_/evaluation/head_swap_metrics.py',
 ]
 
 # torchvision's ImageNet VGG-19 (https://download.pytorch.org/models/vgg19-dcbb9e9d.pth),
@@ -38,6 +39,8 @@ default_hooks = dict(
         keys=('target_img', 'head_img', 'head_color_exemplar', 'inpaint_exemplar',
               'head_mask', 'inpaint_mask', 'pred_img', 'gt_img')))
 
-# validation draws image grids; the reconstruction metrics are added by the evaluation configs
-val_evaluator = []
-test_evaluator = []
+# reconstruction of the validation frames: PSNR and LPIPS on the whole image, A's head and the
+# inpainted region, SSIM (network files: configs/_base_/evaluation/head_swap_metrics.py); the
+# fixed-split protocol with FID is configs/evaluation/head2scene_reconstruction_*.py
+val_evaluator = {{_base_.blender_val_metrics}}
+test_evaluator = val_evaluator

@@ -22,7 +22,10 @@ from typing import Any, Dict, Optional, Union
 
 import torch
 
-__all__ = ['CheckpointError', 'load_weights', 'install_checkpoint_loader', 'safe_torch_load']
+__all__ = [
+    'CheckpointError', 'load_weights', 'install_checkpoint_loader', 'safe_torch_load',
+    'check_checkpoint_fits'
+]
 
 
 class CheckpointError(RuntimeError):
@@ -171,3 +174,61 @@ def install_checkpoint_loader() -> None:
         return safe_torch_load(osp.expanduser(filename), map_location)
 
     _INSTALLED = True
+
+
+def _checkpoint_model_type(ckpt: dict) -> Optional[str]:
+    """The model ``type`` in the config a Runner saved into the checkpoint, if any.
+
+    The config text is parsed, never executed (it came with the file).
+    """
+    import ast
+    cfg_text = (ckpt.get('meta') or {}).get('cfg') if isinstance(ckpt, dict) else None
+    if not isinstance(cfg_text, str):
+        return None
+    try:
+        tree = ast.parse(cfg_text)
+    except SyntaxError:
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == 'model' for t in node.targets) and \
+                isinstance(node.value, ast.Call):
+            for kw in node.value.keywords:
+                if kw.arg == 'type' and isinstance(kw.value, ast.Constant):
+                    return str(kw.value.value)
+    return None
+
+
+def check_checkpoint_fits(model: torch.nn.Module, filename: str,
+                          min_fraction: float = 0.5) -> None:
+    """Refuse a checkpoint that holds another model's weights (e.g. the other stage's).
+
+    mmengine loads checkpoints non-strictly for testing, so a wrong file would
+    only warn and then be evaluated with random weights. This compares the
+    model's state-dict keys with the file's.
+
+    Raises:
+        CheckpointError: Fewer than ``min_fraction`` of the model's weights are
+            in the file; the message names the file, the model it was saved
+            from (when its config is inside) and the model of the config.
+    """
+    ckpt = safe_torch_load(osp.expanduser(filename))
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
+    if not isinstance(state, dict):
+        raise CheckpointError(f'{filename}: holds no state dict')
+    model = getattr(model, 'module', model)
+
+    def strip(k: str) -> str:
+        return k[len('module.'):] if k.startswith('module.') else k
+
+    own = {strip(k) for k in model.state_dict()}
+    found = own & {strip(k) for k in state}
+    if own and len(found) >= min_fraction * len(own):
+        return
+    saved = _checkpoint_model_type(ckpt)
+    parts = sorted({strip(k).split('.')[0] for k in state})
+    source = f'a {saved} checkpoint' if saved else f'weights of {", ".join(parts[:6]) or "nothing"}'
+    raise CheckpointError(
+        f'{filename}: {source}, which does not fit the config\'s {type(model).__name__} '
+        f'(only {len(found)} of its {len(own)} weights are in the file); is it the checkpoint '
+        'of the other stage or of another config?')

@@ -38,6 +38,13 @@ class SeparateDistributedDataParallel(MMSeparateDistributedDataParallel):
     trainable submodule separately keeps DDP's reducer from waiting for
     gradients of the half that is not updated. Submodules whose parameters are
     all frozen (VGG-19, ArcFace, the face parser) are not wrapped at all.
+
+    Checkpoints hold the submodules' own keys (``generator.0.weight``), not the
+    wrappers' (``generator.module.0.weight``): mmengine's Runner saves
+    ``model.module.state_dict()``, which would otherwise include each inner
+    wrapper's ``module.``, while its loader unwraps wrappers and expects the
+    plain keys, so a checkpoint from a distributed run would load nothing
+    (silently, as testing loads non-strictly).
     """
 
     def __init__(self, module: nn.Module, broadcast_buffers: bool = False,
@@ -47,3 +54,13 @@ class SeparateDistributedDataParallel(MMSeparateDistributedDataParallel):
             kwargs.pop('output_device', None)
         super().__init__(module=module, broadcast_buffers=broadcast_buffers,
                          find_unused_parameters=find_unused_parameters, **kwargs)
+        for child in self.module.children():
+            if isinstance(child, MMDistributedDataParallel):
+                child._register_state_dict_hook(_drop_wrapper_prefix)
+
+
+def _drop_wrapper_prefix(module: nn.Module, state_dict: dict, prefix: str, *args) -> None:
+    """State-dict hook of an inner DDP wrapper: ``<prefix>module.<key>`` -> ``<prefix><key>``."""
+    inner = prefix + 'module.'
+    for key in [k for k in state_dict if k.startswith(inner)]:
+        state_dict[prefix + key[len(inner):]] = state_dict.pop(key)

@@ -65,11 +65,16 @@ class MediaPipeFaceMeshLandmarker(BaseFaceLandmarker):
         b = np.array([_INPUT / 2, _INPUT / 2]) - a @ centre
         return np.concatenate([a, b[:, None]], axis=1)
 
-    def predict(self, images: Sequence[np.ndarray], boxes: np.ndarray,
-                keypoints: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+    def predict_mesh(self, images: Sequence[np.ndarray], boxes: np.ndarray,
+                     keypoints: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+        """All 468 mesh points with depth: ``(B, 468, 3)`` float32 and ``(B,)`` scores.
+
+        ``x, y`` are image pixels; ``z`` is the model's relative depth (smaller is
+        nearer the camera), scaled to image pixels like ``x, y``.
+        """
         import cv2
         if len(images) == 0:
-            return np.zeros((0, 68, 2), np.float32), np.zeros((0,), np.float32)
+            return np.zeros((0, 468, 3), np.float32), np.zeros((0,), np.float32)
         mats, crops = [], []
         for i, img in enumerate(images):
             m = self._roi_matrix(np.asarray(boxes[i], np.float64),
@@ -83,10 +88,18 @@ class MediaPipeFaceMeshLandmarker(BaseFaceLandmarker):
         outs = self._net.forward(self._outputs)
         flag = next(o for o in outs if o.reshape(len(crops), -1).shape[1] == 1)
         mesh = next(o for o in outs if o.reshape(len(crops), -1).shape[1] == 468 * 3)
-        pts = mesh.reshape(len(crops), 468, 3)[:, MEDIAPIPE_TO_IBUG68, :2].astype(np.float64)
-        out = np.empty((len(crops), 68, 2), np.float32)
+        pts = mesh.reshape(len(crops), 468, 3).astype(np.float64)
+        out = np.empty((len(crops), 468, 3), np.float32)
         for i, m in enumerate(mats):
             inv = cv2.invertAffineTransform(m)
-            out[i] = pts[i] @ inv[:, :2].T + inv[:, 2]
+            out[i, :, :2] = pts[i, :, :2] @ inv[:, :2].T + inv[:, 2]
+            out[i, :, 2] = pts[i, :, 2] * np.sqrt(abs(np.linalg.det(inv[:, :2])))
         scores = 1.0 / (1.0 + np.exp(-flag.reshape(-1).astype(np.float64)))
         return out, scores.astype(np.float32)
+
+    def predict(self, images: Sequence[np.ndarray], boxes: np.ndarray,
+                keypoints: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+        mesh, scores = self.predict_mesh(images, boxes, keypoints)
+        if len(mesh) == 0:
+            return np.zeros((0, 68, 2), np.float32), scores
+        return np.ascontiguousarray(mesh[:, MEDIAPIPE_TO_IBUG68, :2]), scores

@@ -1,0 +1,33 @@
+# Stage 1 (Head2Head Aligner), self-reenactment: K frames of a person from other videos
+# reenacted by a clip of the same person; the driver frame is the ground truth.
+# Metrics: CSIM (to the sources, and to the target), ID retrieval, pose / expression
+# error, AKD, PSNR, SSIM, LPIPS, FID. Network files: configs/_base_/evaluation/.
+#   python tools/dataset_converters/make_splits.py data/voxceleb2_test   # once
+#   python tools/test.py configs/evaluation/head2head_self-reenactment_talking-heads-512.py \
+#       CKPT --out work_dirs/eval/self.json \
+#       --cfg-options test_dataloader.dataset.data_root=data/voxceleb2_test
+# K shots: --cfg-options test_dataloader.dataset.num_sources=8 (tools/analysis_tools/
+# kshot_eval.py sweeps K).
+# (the stage config brings the metric definitions: configs/_base_/evaluation/)
+_base_ = ['../head2head/head2head_aligner_lpd-arcface-r100_6xb1-1000k_voxceleb2-512.py']
+
+eval_pipeline = [
+    dict(type='LoadHead2HeadFrames', with_parsing=True),
+    dict(type='PackHead2HeadInputs', meta_keys=('source_identity', 'pair_index', 'protocol')),
+]
+test_dataloader = dict(
+    _delete_=True,
+    batch_size=4,
+    num_workers=2,
+    persistent_workers=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type='TalkingHeadSplitDataset',
+        data_root='data/sample',
+        ann_file='index.json',
+        split_file='splits/self_reenactment.json',  # relative to data_root
+        num_sources=1,  # K
+        test_mode=True,
+        pipeline=eval_pipeline))
+test_evaluator = {{_base_.self_reenactment_metrics}}
+test_cfg = dict(type='TestLoop')

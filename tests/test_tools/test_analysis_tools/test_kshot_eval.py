@@ -1,0 +1,43 @@
+"""tools/analysis_tools/kshot_eval.py end to end on the bundled sample (tiny model, CPU)."""
+import json
+
+import cv2
+
+from tests.conftest import run_tool
+from tests.test_tools.tiny_eval import tiny_checkpoint, tiny_eval_config
+
+
+def test_kshot_curves_meta_and_finetuned(tmp_path):
+    cfg = tiny_eval_config('configs/evaluation/head2head_self-reenactment_talking-heads-512.py',
+                           'head2head', str(tmp_path / 'eval.py'))
+    ckpt = tiny_checkpoint(cfg, str(tmp_path / 'meta.pth'))
+    out = tmp_path / 'kshot.json'
+    proc = run_tool(['tools/analysis_tools/kshot_eval.py', ckpt, '--config', cfg,
+                     '--shots', '1', '2', '--ft-config',
+                     'tests/data/configs/head2head_aligner_tiny_ft_sample.py', '--ft-iters', '2',
+                     '--max-driver-frames', '2', '--work-dir', str(tmp_path / 'work'),
+                     '--out', str(out), '--device', 'cpu'])
+    results = json.loads(out.read_text())
+    assert results['shots'] == [1, 2] and len(results['pairs']) == 2  # both sample pairs
+    for mode in ('meta', 'ft'):
+        for k in ('1', '2'):
+            curve = results['curves'][mode][k]
+            assert len(curve['per_pair']) == 2
+            for key in ('CSIM', 'pose_error', 'expression_error', 'AKD'):
+                assert key in curve['mean'] and curve['std'][key] >= 0
+            assert -1 <= curve['mean']['CSIM'] <= 1
+    # fine-tuning changed the model: its outputs (hence metrics) differ from the meta model's
+    assert results['curves']['ft']['2']['per_pair'] != results['curves']['meta']['2']['per_pair']
+    png = cv2.imread(str(tmp_path / 'kshot.png'))
+    assert png is not None and png.shape[1] > png.shape[0] > 300
+    assert '| K | meta CSIM | meta pose_error | ft CSIM | ft pose_error |' in proc.stdout
+
+
+def test_too_many_shots_for_the_split_is_one_line(tmp_path):
+    cfg = tiny_eval_config('configs/evaluation/head2head_self-reenactment_talking-heads-512.py',
+                           'head2head', str(tmp_path / 'eval.py'))
+    ckpt = tiny_checkpoint(cfg, str(tmp_path / 'meta.pth'))
+    proc = run_tool(['tools/analysis_tools/kshot_eval.py', ckpt, '--config', cfg, '--shots',
+                     '64', '--no-finetune', '--work-dir', str(tmp_path)], check=False)
+    assert proc.returncode == 2 and 'Traceback' not in proc.stderr
+    assert 'no pair lists K=64 source frames' in proc.stderr.strip().splitlines()[-1]
