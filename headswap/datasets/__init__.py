@@ -6,4 +6,7 @@ from .talking_head_dataset import TalkingHeadDataset
 from .talking_head_split_dataset import TalkingHeadSplitDataset
 from .transforms import *  # noqa: F401,F403
 
-__all__ = ['TalkingHeadDataset', 'TalkingHeadSplitDataset', 'Head2HeadDataset', 'Head2SceneDataset', 'CelebAMaskHQDataset']
+__all__ = [
+    'TalkingHeadDataset', 'TalkingHeadSplitDataset', 'Head2HeadDataset', 'Head2SceneDataset',
+    'CelebAMaskHQDataset'
+]

@@ -7,9 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
-from headswap.provenance import (DIGITAL_SOURCE_TYPE, Provenance, detect_watermark,
-                                 mark_frames, open_video_writer, read_provenance, tag_video,
-                                 write_image)
+from headswap.provenance import (DIGITAL_SOURCE_TYPE, Provenance, detect_watermark, mark_frames,
+                                 open_video_writer, read_provenance, tag_video, write_image)
 from headswap.provenance.c2pa_signer import c2pa_available, local_signer_paths
 from headswap.version import __version__
 from .conftest import photo

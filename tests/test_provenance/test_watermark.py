@@ -6,8 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from headswap.provenance import (SpreadSpectrumWatermark, detect_watermark, mark_frames,
-                                 mark_image)
+from headswap.provenance import SpreadSpectrumWatermark, detect_watermark, mark_frames, mark_image
 from .conftest import PHOTOS, photo
 
 

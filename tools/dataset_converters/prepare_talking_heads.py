@@ -50,8 +50,7 @@ def main(argv=None) -> dict:
     logging.basicConfig(level=logging.INFO, format='%(levelname)s %(message)s',
                         stream=sys.stderr)
     with friendly_errors('prepare_talking_heads.py'):
-        from headswap.datasets.preparation import (format_summary, prepare_dataset,
-                                                   set_models_device)
+        from headswap.datasets.preparation import format_summary, prepare_dataset, set_models_device
         from headswap.utils.config import load_config
         cfg = load_config(args.config)
         if args.cfg_options:

@@ -42,7 +42,6 @@ def parse_args(argv=None):
 def _save_initialised(config: str, path: str, seed: int) -> None:
     import torch
     from mmengine.config import Config
-
     from mmengine.registry import DefaultScope
 
     from headswap.registry import MODELS

@@ -196,8 +196,9 @@ class ClipProcessor:
             scale = np.array([np.sqrt(abs(np.linalg.det(m[:, :2]))) for m in mats])
             accel = np.linalg.norm(scene[2:] - 2 * scene[1:-1] + scene[:-2], axis=-1).mean(-1)
             eye_accel = np.linalg.norm(shifts[1:] - shifts[:-1], axis=-1)
+            eye_shift = np.linalg.norm(shifts, axis=-1)[adjacent].mean()
             out[float(sigma)] = dict(eye_jitter=float(eye_accel[both].mean()),
-                                     eye_shift=float(np.linalg.norm(shifts, axis=-1)[adjacent].mean()),
+                                     eye_shift=float(eye_shift),
                                      crop_jitter=float((accel * scale[1:-1])[both].mean()),
                                      pairs=int(adjacent.sum()))
         return out

@@ -12,7 +12,7 @@ from .yunet_face_detector import YuNetFaceDetector
 
 __all__ = [
     'FrozenModule', 'load_pretrained', 'VGG19Features', 'FIDInceptionV3', 'IResNet',
-    'BaseFaceDetector', 'BaseFaceLandmarker', 'BaseFaceParser', 'FaceDetections', 'YuNetFaceDetector',
-    'WholeImageFaceDetector', 'MediaPipeFaceMeshLandmarker', 'LandmarkFaceParser',
-    'MMPoseFaceLandmarker', 'MMSegFaceParser'
+    'BaseFaceDetector', 'BaseFaceLandmarker', 'BaseFaceParser', 'FaceDetections',
+    'YuNetFaceDetector', 'WholeImageFaceDetector', 'MediaPipeFaceMeshLandmarker',
+    'LandmarkFaceParser', 'MMPoseFaceLandmarker', 'MMSegFaceParser'
 ]

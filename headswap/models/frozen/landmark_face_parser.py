@@ -49,7 +49,6 @@ class LandmarkFaceParser(BaseFaceParser):
 
     def __init__(self, segmenter_path: Optional[str] = None, forehead_ratio: float = 0.75,
                  neck_length: float = 0.55, person_threshold: float = 0.5):
-        import cv2
         self.segmenter_path = packaged_model_file(
             'mediapipe', 'modules/selfie_segmentation/selfie_segmentation.tflite',
             'mediapipe==0.10.21', segmenter_path)

@@ -43,7 +43,6 @@ class MediaPipeFaceMeshLandmarker(BaseFaceLandmarker):
     """
 
     def __init__(self, model_path: Optional[str] = None, roi_scale: float = 1.5):
-        import cv2
         self.model_path = packaged_model_file(
             'mediapipe', 'modules/face_landmark/face_landmark.tflite', 'mediapipe==0.10.21',
             model_path)

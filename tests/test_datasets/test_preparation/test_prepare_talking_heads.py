@@ -14,7 +14,6 @@ import pytest
 
 from headswap.datasets.preparation import prepare_dataset
 from headswap.structures.face_labels import PARSING_CLASSES
-
 from ...test_tools.tool_loader import load_tool
 from .offline_media import OFFLINE_MODELS, carphone_clip, requires_offline_models
 

@@ -124,9 +124,9 @@ def _mmseg_model():
     from mmengine.model.utils import revert_sync_batchnorm
     from mmengine.registry import DefaultScope
 
+    import headswap.models.parsers  # noqa: F401
     from headswap.models.frozen.mmseg_face_parser import _drop_init_cfgs
     from headswap.models.frozen.openmmlab_scope import load_openmmlab_config
-    import headswap.models.parsers  # noqa: F401
     cfg = load_openmmlab_config(CONFIG, 'mmseg')
     _drop_init_cfgs(cfg.model)
     with DefaultScope.overwrite_default_scope('mmseg'):

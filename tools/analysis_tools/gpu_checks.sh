@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The GPU measurements quoted in the issues' closing notes, one group per argument:
+#
+#   tools/analysis_tools/gpu_checks.sh OUT_DIR GROUP [GROUP ...]
+#
+#   inference    end-to-end swap of a 720p clip, fp32/bf16, sequential/pipelined
+#   preparation  data preparation frames/s, CPU vs CUDA (MediaPipe landmarks + BiSeNet)
+#   stage1       1-GPU (or $GPUS) train -> resume -> test of the paper's stage-1 config
+#   stage2       the same for the paper's stage-2 config
+#   aligner      stage-1 step time by precision (benchmark_aligner.py)
+#
+# Frozen networks run with random weights (no checkpoints on the GPU hosts) and the metrics
+# are left out of train/test (they need their own network files); the numbers are speeds.
+# Each group writes OUT_DIR/<group>.log; a failing group does not stop the others.
+set -uo pipefail
+OUT=$1; shift
+DIR=$(cd "$(dirname "$0")/../.." && pwd)
+GPUS=${GPUS:-1}
+PY=${PYTHON:-python3}
+mkdir -p "$OUT"
+export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
+NO_WEIGHTS=(val_evaluator=[] test_evaluator=[] model.vgg.checkpoint=None)
+
+run() {  # name, timeout seconds, command...
+    local name=$1 limit=$2; shift 2
+    echo "== $name: $*" | tee -a "$OUT/$name.log"
+    local t0=$SECONDS
+    timeout "$limit" "$@" >> "$OUT/$name.log" 2>&1
+    echo "== $name: exit $? after $((SECONDS - t0)) s" | tee -a "$OUT/$name.log"
+}
+
+for group in "$@"; do
+    case $group in
+    inference)
+        run inference "${INFERENCE_TIMEOUT:-300}" "$PY" "$DIR/tools/analysis_tools/benchmark_inference.py" \
+            --resolution 720p --frames "${FRAMES:-150}" --out "$OUT/inference.json" ;;
+    preparation)
+        run preparation "${PREPARATION_TIMEOUT:-240}" "$PY" \
+            "$DIR/tools/analysis_tools/benchmark_preparation.py" \
+            --config "$DIR/configs/data_preparation/talking_heads_mediapipe_bisenet.py" \
+            --devices cpu cuda --random-weights ;;
+    stage1)
+        PYTHON=$PY run stage1 "${STAGE_TIMEOUT:-240}" bash "$DIR/tools/analysis_tools/dist_smoke.sh" \
+            "$DIR/configs/head2head_aligner.py" "$GPUS" "${ITERS:-40}" "$OUT/stage1" \
+            "${NO_WEIGHTS[@]}" model.identity_encoder.checkpoint=None ;;
+    stage2)
+        BATCH=${BATCH2:-4} PYTHON=$PY run stage2 "${STAGE_TIMEOUT:-240}" bash \
+            "$DIR/tools/analysis_tools/dist_smoke.sh" "$DIR/configs/head2scene_blender.py" "$GPUS" \
+            "${ITERS:-40}" "$OUT/stage2" "${NO_WEIGHTS[@]}" ;;
+    aligner)
+        run aligner "${ALIGNER_TIMEOUT:-240}" "$PY" "$DIR/tools/analysis_tools/benchmark_aligner.py" ;;
+    *)
+        echo "unknown group $group" >&2 ;;
+    esac
+done
+find "$OUT" -name '*.pth' -delete  # checkpoints of the smoke runs are not results
