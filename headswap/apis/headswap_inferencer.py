@@ -34,6 +34,8 @@ DEFAULT_INFERENCE_SETTINGS = dict(
     num_sources=8,            # K: source frames/photos given to stage 1 (farthest-point on pose)
     max_source_frames=240,    # frames read from a source video to choose K from
     batch_size=8,             # target frames per GPU batch
+    pad_batches=True,         # run partial batches padded to batch_size: one set of shapes,
+                              # so cudnn autotuning happens once (not again for every size)
     workers=4,                # CPU threads for detection, landmarks, alignment, CPU parsing
     min_face_size=24.0,       # px (box side in the frame); smaller faces are ignored
     min_landmark_score=0.3,   # below: the frame counts as without a face
@@ -483,9 +485,12 @@ class HeadSwapInferencer(BaseInferencer):
         if not sel:
             return None
         dev, t = self.device, self.timer
-        crops = torch.from_numpy(np.stack([batch.crops[i] for i in sel])).to(dev)
+        n = len(sel)
+        size = self.settings['batch_size'] if self.settings.get('pad_batches', True) else n
+        rows = sel + [sel[-1]] * max(0, size - n)  # padded rows repeat the last face
+        crops = torch.from_numpy(np.stack([batch.crops[i] for i in rows])).to(dev)
         crops = crops.permute(0, 3, 1, 2).contiguous()
-        lms = torch.from_numpy(np.stack([batch.crop_landmarks[i] for i in sel])).float().to(dev)
+        lms = torch.from_numpy(np.stack([batch.crop_landmarks[i] for i in rows])).float().to(dev)
         target = crops.float() / 127.5 - 1.0
         parser = self.analysis.parser
         with self._autocast():
@@ -493,7 +498,7 @@ class HeadSwapInferencer(BaseInferencer):
                 if self.analysis.parser_on_device:
                     parsing = parser.parse_tensor(crops).to(dev).long()[:, None]
                 else:
-                    parsing = torch.from_numpy(np.stack([batch.parsings[i] for i in sel]))
+                    parsing = torch.from_numpy(np.stack([batch.parsings[i] for i in rows]))
                     parsing = parsing.to(dev).long()[:, None]
             with t.device_time('stage1', dev):
                 head_img, head_mask = self.model.animate(self.sources['code'], target)
@@ -505,6 +510,9 @@ class HeadSwapInferencer(BaseInferencer):
                                        hair_color)
         out.update(head_img=head_img.float(), head_mask=head_mask, head_parsing=head_parsing,
                    target_parsing=parsing, crops=crops)
+        if len(rows) > n:
+            out = {k: v[:n] if torch.is_tensor(v) and v.shape[:1] == (len(rows), ) else v
+                   for k, v in out.items()}
         out['selected'] = sel
         return out
 

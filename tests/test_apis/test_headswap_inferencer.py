@@ -4,6 +4,7 @@ import os.path as osp
 import cv2
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from headswap.apis import HeadSwapInferencer
@@ -300,3 +301,27 @@ def test_preprocess_yields_aligned_batches(inferencer):
     flat = [(c, r) for b in batches for c, r in zip(b.crops, b.reasons)]
     assert flat[2] == (None, 'no_face')
     assert all(c.shape == (64, 64, 3) for i, (c, _) in enumerate(flat) if i != 2)
+
+
+def test_partial_batches_are_padded_without_changing_the_swap(inferencer, monkeypatch):
+    """A batch with fewer faces than batch_size runs at the full size (one set of shapes for
+    cudnn autotuning) and gives the same outputs as running it unpadded."""
+    frames = [(i, f) for i, f in enumerate(talking_clip(3, empty=(1,)))]
+    batch = next(iter(inferencer.preprocess(frames, batch_size=3, smooth_sigma=0.0)))
+    seen = []
+    animate = inferencer.model.animate
+    monkeypatch.setattr(inferencer.model, 'animate',
+                        lambda code, img: seen.append(len(img)) or animate(code, img))
+    padded = inferencer.forward(batch)
+    inferencer.settings['pad_batches'] = False
+    try:
+        plain = inferencer.forward(batch)
+    finally:
+        inferencer.settings['pad_batches'] = True
+    assert seen == [inferencer.settings['batch_size'], 2]
+    assert padded['selected'] == plain['selected'] == [0, 2]
+    for key, value in plain.items():
+        if torch.is_tensor(value):
+            assert padded[key].shape == value.shape, key
+            torch.testing.assert_close(padded[key].float(), value.float(), atol=1e-4,
+                                       rtol=1e-4, msg=key)

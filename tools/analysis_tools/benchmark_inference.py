@@ -76,6 +76,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--models-dir', help='folder with the YuNet / MediaPipe model files')
     p.add_argument('--export-models', metavar='DIR',
                    help='copy the installed YuNet / MediaPipe model files to DIR and exit')
+    p.add_argument('--warping-backend', choices=('dense', 'perlabel', 'blocked', 'flex'),
+                   help="stage 2's exemplar warping (default: the blender config's)")
     p.add_argument('--target-fps', type=float, default=30.0)
     p.add_argument('--out', help='write the results as JSON here')
     return p.parse_args(argv)
@@ -190,6 +192,8 @@ def build_config(args: argparse.Namespace) -> dict:
         cfg.parser.config = osp.join(ROOT, cfg.parser.config)
     cfg.model.aligner_checkpoint = None
     cfg.model.blender_checkpoint = None
+    if args.warping_backend:
+        cfg.model.warping_backend = args.warping_backend
     if args.models_dir:
         for name, (_, _, key) in MODEL_FILES.items():
             path = osp.join(args.models_dir, name)
@@ -281,7 +285,8 @@ def main(argv=None) -> None:
     device_name = torch.cuda.get_device_name(0) if args.device.startswith('cuda') else 'CPU'
     print(f'benchmark_inference: {args.frames} frames of {width}x{height} on {device_name}, '
           f'crops {cfg.model.resolution}x{cfg.model.resolution}, batch {args.batch_size}, '
-          f'{args.workers} CPU workers, random weights, labels: {args.labels}', flush=True)
+          f'{args.workers} CPU workers, random weights, labels: {args.labels}, warping: '
+          f'{args.warping_backend or "config"}, x264 preset {args.preset}', flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         clip = make_clip(osp.join(tmp, 'target.mp4'), width, height, args.frames)

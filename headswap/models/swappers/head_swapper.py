@@ -131,7 +131,7 @@ class HeadSwapper(BaseModel):
     ``aligner_checkpoint`` / ``blender_checkpoint`` (mmengine checkpoints, loaded
     with ``weights_only=True``; None: random weights, warned), ``resolution``,
     ``use_ema``, ``head_parsing``, ``head_parser``, ``mask_threshold``,
-    ``mask_dilation``, ``hole_dilation``, ``fill_blur``, ``hair_color``.
+    ``mask_dilation``, ``hole_dilation``, ``fill_blur``, ``hair_color``, ``warping_backend``.
 
     ``test_step`` input (packed by ``PackHeadSwapInputs``, batched by
     ``HeadSwapDataPreprocessor``): ``source_imgs`` ``(K, 3, h, w)``, ``target_img``
@@ -161,6 +161,10 @@ class HeadSwapper(BaseModel):
         hole_dilation: ``ComposeHeadOverScene``'s growth of T's head before the fill.
         fill_blur: ``ComposeHeadOverScene``'s blur of the filled hole.
         hair_color: ``'target'`` or ``'source'`` (see above).
+        warping_backend: Replaces the blender config's exemplar-warping backend
+            (``'dense'``, ``'perlabel'``, ``'blocked'``, ``'flex'``); the backends give the
+            same result, so any of them runs a checkpoint. ``'flex'`` (CUDA, FlexAttention)
+            is the fastest in bf16 on a GPU. None keeps the config's.
         data_preprocessor: Defaults to ``HeadSwapDataPreprocessor``.
     """
 
@@ -171,7 +175,7 @@ class HeadSwapper(BaseModel):
                  head_parsing: str = 'auto', head_parser: Optional[dict] = None,
                  mask_threshold: float = 0.5, mask_dilation: float = 0.02,
                  hole_dilation: float = 0.01, fill_blur: float = 0.01,
-                 hair_color: str = 'target',
+                 hair_color: str = 'target', warping_backend: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
@@ -185,6 +189,7 @@ class HeadSwapper(BaseModel):
         if hair_color not in ('target', 'source'):
             raise ValueError(f"hair_color must be 'target' or 'source', got {hair_color!r}")
         self.use_ema = use_ema
+        self._warping_backend = warping_backend
         self.aligner = self._build_aligner(_model_cfg(aligner, 'aligner'), aligner_checkpoint)
         self.blender = self._build_blender(_model_cfg(blender, 'blender'), blender_checkpoint)
         self.aligner_resolution = int(self.aligner.resolution)
@@ -226,6 +231,8 @@ class HeadSwapper(BaseModel):
             raise UserError(f"blender: expected a Head2SceneBlender model, got type "
                             f"{cfg.get('type')!r}")
         layers = list(cfg.get('warping', {}).get('feature_layers', ('relu3_1', 'relu4_1')))
+        if self._warping_backend is not None:  # not a weight: any backend loads any checkpoint
+            cfg['warping'] = dict(cfg.get('warping', {}), backend=self._warping_backend)
         cfg['vgg'] = dict(cfg['vgg'], layers=layers, checkpoint=None)  # in the checkpoint
         cfg['perceptual_layers'] = layers
         with quiet_random_weight_warnings(checkpoint is not None), _headswap_scope():

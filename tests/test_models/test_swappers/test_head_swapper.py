@@ -128,3 +128,18 @@ def test_test_step_on_packed_samples(ckpts):
     with pytest.raises(Exception, match='64x64 crops'):
         model.swap(model.encode_sources(torch.zeros(1, 1, 3, 32, 32)),
                    torch.zeros(1, 3, 32, 32), torch.zeros(1, 1, 32, 32, dtype=torch.long))
+
+
+def test_warping_backend_override_gives_the_same_swap(ckpts):
+    img, lab = target()
+    outs = {}
+    for backend in ('blocked', 'dense'):
+        model = swapper(ckpts, warping_backend=backend)
+        assert model.blender.warping.backend == backend
+        torch.manual_seed(0)
+        with torch.no_grad():
+            code = model.encode_sources(torch.rand(1, 3, 3, 64, 64) * 2 - 1)
+            outs[backend] = model.swap(code, img, lab)['pred_img']
+    torch.testing.assert_close(outs['blocked'], outs['dense'], atol=1e-4, rtol=1e-4)
+    with pytest.raises(ValueError, match='unknown warping backend'):
+        swapper(ckpts, warping_backend='fast')
