@@ -33,9 +33,12 @@ first, t1 = times(f'{work}/first.log')
 resume, t2 = times(f'{work}/resume.log')
 start = re.search(r'resumed epoch: \d+, iter: (\d+)', resume)
 iters = [int(i) for i in re.findall(r'Iter\(train\) \[\s*(\d+)/', resume)]
-steady = t1[len(t1) // 2:] or t1
-sec = sum(steady) / len(steady)
-print(f'batch/GPU {b}, GPUs {gpus}: {sec * 1000:.0f} ms/iter, {b / sec:.2f} images/s per GPU, '
+# logged windows of both runs: cudnn autotuning (each new K or batch shape, again after the
+# resume) makes the first windows several times slower; the fastest window is the steady state
+steady = sorted(t1 + t2)
+sec, median = steady[0], steady[len(steady) // 2]
+print(f'batch/GPU {b}, GPUs {gpus}: steady {sec * 1000:.0f} ms/iter (fastest logged window; '
+      f'median {median * 1000:.0f} ms), {b / sec:.2f} images/s per GPU, '
       f'{b * gpus / sec:.2f} images/s total')
 print(f'resumed at iteration {start.group(1) if start else "?"}; first logged iteration after '
       f'resume: {iters[0] if iters else "?"}; last: {iters[-1] if iters else "?"}')
