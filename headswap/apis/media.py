@@ -16,13 +16,10 @@ from typing import Iterator, List, Optional, Tuple
 import numpy as np
 
 from headswap.utils.cli import UserError
+from headswap.utils.media_files import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, media_kind
 
 __all__ = ['IMAGE_EXTENSIONS', 'VIDEO_EXTENSIONS', 'read_image', 'input_kind', 'list_images',
            'VideoReader', 'DecodeEnd']
-
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
-VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg', '.flv',
-                    '.ts')
 
 
 def input_kind(path: str) -> str:
@@ -31,17 +28,7 @@ def input_kind(path: str) -> str:
         return 'folder'
     if not osp.isfile(path):
         raise UserError(f'{path}: no such file or folder')
-    ext = osp.splitext(path)[1].lower()
-    if ext in IMAGE_EXTENSIONS:
-        return 'image'
-    if ext in VIDEO_EXTENSIONS:
-        return 'video'
-    from PIL import Image, UnidentifiedImageError
-    try:
-        with Image.open(path):
-            return 'image'
-    except (UnidentifiedImageError, OSError):
-        return 'video'
+    return media_kind(path)
 
 
 def list_images(folder: str) -> List[str]:

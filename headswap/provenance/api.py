@@ -14,8 +14,9 @@ from typing import Any, Dict, Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from .image_io import IMAGE_SUFFIXES, read_image_metadata
-from .video_io import VIDEO_SUFFIXES, iter_video_frames, read_video_metadata
+from headswap.utils.media_files import media_kind as _media_kind
+from .image_io import read_image_metadata
+from .video_io import iter_video_frames, read_video_metadata
 from .watermark import SpreadSpectrumWatermark, WatermarkResult
 
 __all__ = ['get_watermarker', 'mark_image', 'mark_frames', 'detect_watermark',
@@ -82,17 +83,7 @@ def media_kind(path: str) -> str:
     """'image' or 'video' from the suffix (then the content); errors name the file."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'no such file: {path}')
-    suffix = osp.splitext(path)[1].lower()
-    if suffix in IMAGE_SUFFIXES + ('.bmp', '.tif', '.tiff', '.gif'):
-        return 'image'
-    if suffix in VIDEO_SUFFIXES:
-        return 'video'
-    from PIL import Image, UnidentifiedImageError
-    try:
-        with Image.open(path):
-            return 'image'
-    except (UnidentifiedImageError, OSError):
-        return 'video'
+    return _media_kind(path)
 
 
 def load_rgb(path: str) -> np.ndarray:

@@ -19,11 +19,10 @@ from typing import Iterator, List, Tuple
 
 import numpy as np
 
+from headswap.utils.media_files import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+
 __all__ = ['ClipSource', 'discover_sources', 'iter_frames', 'VIDEO_EXTENSIONS',
            'IMAGE_EXTENSIONS', 'SourceError']
-
-VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg', '.flv')
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
 
 class SourceError(RuntimeError):
