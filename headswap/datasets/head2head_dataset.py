@@ -102,6 +102,10 @@ class Head2HeadDataset(TalkingHeadDataset):
             self._source_pools = pools
         return data_list
 
+    def _select_samples(self, keep: List[int]) -> None:
+        super()._select_samples(keep)
+        self._source_pools = [self._source_pools[i] for i in keep]
+
     def prepare_data(self, idx: Union[int, Tuple[int, int]]):
         idx, k = idx if isinstance(idx, tuple) else (idx, self.source_choices[-1])
         if k > self.source_choices[-1]:

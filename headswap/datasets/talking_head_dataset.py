@@ -95,6 +95,26 @@ class TalkingHeadDataset(BaseDataset):
                                   for d in data_list], dtype=np.int64)
         return data_list
 
+    def _get_unserialized_subset(self, indices):
+        """``indices`` (mmengine's dataset argument) picks samples, not frames: every frame
+        of the index stays available as a source or second frame of the kept samples."""
+        n = len(self._targets)
+        if isinstance(indices, int):
+            keep = list(range(n))[:indices] if indices >= 0 else list(range(n))[indices:]
+        else:
+            keep = [int(i) for i in indices]
+            bad = [i for i in keep if not -n <= i < n]
+            if bad:
+                raise ValueError(f'{self.ann_file}: indices {bad[:5]} are out of range for '
+                                 f'{n} samples')
+            keep = [i % n for i in keep]
+        self._select_samples(keep)
+        return self.data_list
+
+    def _select_samples(self, keep: List[int]) -> None:
+        """Keep samples ``keep`` (positions in the current sample list), in that order."""
+        self._targets = [self._targets[i] for i in keep]
+
     def __len__(self) -> int:
         if not self._fully_initialized:
             self.full_init()

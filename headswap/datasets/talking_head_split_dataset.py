@@ -140,6 +140,10 @@ class TalkingHeadSplitDataset(TalkingHeadDataset):
         self._targets = [frame for _, frame in samples]
         return data_list
 
+    def _select_samples(self, keep: List[int]) -> None:
+        super()._select_samples(keep)
+        self._samples = [self._samples[i] for i in keep]
+
     @property
     def num_pairs(self) -> int:
         """Pairs in use (after ``on_small_pool='skip'``)."""

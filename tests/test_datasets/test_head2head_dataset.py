@@ -134,3 +134,20 @@ def test_bad_indexes_give_clear_errors(tmp_path, root):
     ds = _dataset(broken, num_sources=2, source_scope='clip')
     with pytest.raises(FileNotFoundError, match='000001.png: the index references this frame'):
         ds[1]
+
+
+def test_indices_pick_samples_and_keep_every_frame_as_a_source(root):
+    full = _dataset(root, num_sources=2, source_scope='video', on_small_pool='skip',
+                    test_mode=True)
+    first = _dataset(root, num_sources=2, source_scope='video', on_small_pool='skip',
+                     test_mode=True, indices=3)
+    picked = _dataset(root, num_sources=2, source_scope='video', on_small_pool='skip',
+                      test_mode=True, indices=[5, 0, -1])
+    assert len(first) == 3 and len(picked) == 3
+    for ds, rows in ((first, [0, 1, 2]), (picked, [5, 0, len(full) - 1])):
+        for i, row in enumerate(rows):
+            assert ds.get_data_info(i)['img_path'] == full.get_data_info(row)['img_path']
+            # the source pool is the kept sample's own, over the whole index
+            assert np.array_equal(ds._source_pools[i], full._source_pools[row])
+    with pytest.raises(ValueError, match='out of range'):
+        len(_dataset(root, num_sources=2, indices=[len(full) + 3]))

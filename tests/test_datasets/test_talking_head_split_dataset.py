@@ -66,3 +66,13 @@ def test_random_test_transforms_are_seeded_per_sample_and_leave_numpy_alone():
     a, b = ds[3]['draw'], ds[3]['draw']
     assert a == b and ds[4]['draw'] != a
     assert (np.random.get_state()[1] == before).all()
+
+
+def test_indices_pick_pairs_samples():
+    full, sub = _dataset(num_sources=2), _dataset(num_sources=2, indices=[3, 1])
+    assert len(sub) == 2
+    for i, row in enumerate([3, 1]):
+        assert sub.pair_of(i) == full.pair_of(row)
+        assert sub[i]['img_path'] == full[row]['img_path']
+        assert [s['img_path'] for s in sub[i]['sources']] == \
+            [s['img_path'] for s in full[row]['sources']]
