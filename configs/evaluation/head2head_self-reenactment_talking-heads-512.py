@@ -8,26 +8,8 @@
 #       --cfg-options test_dataloader.dataset.data_root=data/voxceleb2_test
 # K shots: --cfg-options test_dataloader.dataset.num_sources=8 (tools/analysis_tools/
 # kshot_eval.py sweeps K).
-# (the stage config brings the metric definitions: configs/_base_/evaluation/)
-_base_ = ['../head2head/head2head_aligner_lpd-arcface-r100_6xb1-1000k_voxceleb2-512.py']
+# (the cross-identity config brings the stage config, the split loader and the metrics)
+_base_ = ['./head2head_cross-identity_talking-heads-512.py']
 
-eval_pipeline = [
-    dict(type='LoadHead2HeadFrames', with_parsing=True),
-    dict(type='PackHead2HeadInputs', meta_keys=('source_identity', 'pair_index', 'protocol')),
-]
-test_dataloader = dict(
-    _delete_=True,
-    batch_size=4,
-    num_workers=2,
-    persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='TalkingHeadSplitDataset',
-        data_root='data/sample',
-        ann_file='index.json',
-        split_file='splits/self_reenactment.json',  # relative to data_root
-        num_sources=1,  # K
-        test_mode=True,
-        pipeline=eval_pipeline))
+test_dataloader = dict(dataset=dict(split_file='splits/self_reenactment.json'))
 test_evaluator = {{_base_.self_reenactment_metrics}}
-test_cfg = dict(type='TestLoop')
