@@ -44,7 +44,9 @@ DEFAULT_INFERENCE_SETTINGS = dict(
     reference_embedder='sface',  # face most similar to a reference photo: 'sface' or 'arcface'
     reference_threshold=None,    # minimum similarity (None: the embedder's own)
     intermediate_interval=25,    # video: save intermediates of every n-th frame
-    video=dict(crf=18, preset='medium'),  # libx264 settings of the output video
+    # libx264 settings of the output video: 'ultrafast' keeps the encoder off the critical path
+    # (720p on one H100: 32 fps end to end vs 24 with 'medium'); files are ~2x larger at crf 18
+    video=dict(crf=18, preset='ultrafast'),
 )
 
 _STAGES = ('decode', 'detect', 'landmarks', 'align', 'parse', 'stage1', 'stage2', 'paste_back',
@@ -767,7 +769,7 @@ class HeadSwapInferencer(BaseInferencer):
         return open_video_writer(output, reader.fps, (shape[2], shape[1]), self.provenance,
                                  audio_from=reader.path if reader.has_audio else None,
                                  already_marked=True, crf=video.get('crf', 18),
-                                 preset=video.get('preset', 'medium'))
+                                 preset=video.get('preset', 'ultrafast'))
 
     def _write_image(self, path: str, rgb: np.ndarray) -> None:
         from headswap.provenance import write_image

@@ -67,7 +67,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--modes', default='sequential,pipelined')
     p.add_argument('--batch-size', type=int, help='frames per GPU batch (default 16; tiny 4)')
     p.add_argument('--workers', type=int, help='CPU threads (default min(8, cores); tiny 2)')
-    p.add_argument('--preset', default='medium', help='libx264 preset of the output')
+    p.add_argument('--preset', default='ultrafast',
+                   help='libx264 preset of the output (the inferencer default: ultrafast)')
     p.add_argument('--labels', choices=('sample', 'model'), default='sample',
                    help="parsing layout given to stage 2: the sample's real maps (default) or "
                    "the random parser's")
