@@ -91,7 +91,18 @@ def test_dist_train_two_cpu_processes(tmp_path):
     proc = run_tool(['tools/dist_train.sh', CONFIG, '2', '--work-dir', str(tmp_path / 'ok'),
                      '--cfg-options', *SHORT], env={'PORT': '29541'})
     assert 'gloo process group (rank 1 of world size 2)' in proc.stdout + proc.stderr
-    assert osp.isfile(tmp_path / 'ok' / 'iter_6.pth')
+    ckpt = tmp_path / 'ok' / 'iter_6.pth'
+    assert osp.isfile(ckpt)
+    # the DDP wrappers' 'module.' is not saved: the keys are the model's own
+    state = torch.load(ckpt, map_location='cpu', weights_only=False)['state_dict']
+    assert any(k.startswith('generator.') for k in state)
+    assert not any('.module.' in k for k in state if not k.startswith('ema.'))
+    # tools/test.py loads the distributed run's checkpoint into the (same) sample-data model
+    sample_config = 'configs/head2head/head2head_aligner_tiny_1xb2-1k_sample-32.py'
+    proc = run_tool(['tools/test.py', sample_config, str(ckpt), '--work-dir',
+                     str(tmp_path / 'test'), '--cfg-options', 'test_evaluator=[]'])
+    assert f'Load checkpoint from {ckpt}' in proc.stdout + proc.stderr
+    assert 'Iter(test)' in proc.stdout + proc.stderr
     proc = run_tool(['tools/dist_train.sh', CONFIG, '2', '--work-dir', str(tmp_path / 'nan'),
                      '--cfg-options', *SHORT, 'model.losses.l1.loss_weight=nan'],
                     env={'PORT': '29542'}, check=False, timeout=300)
