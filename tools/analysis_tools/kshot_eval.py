@@ -214,6 +214,7 @@ def plot(results: dict, shots: Sequence[int], path: str, title: str) -> None:
         ax.set_xlabel('K (source shots)')
         ax.set_ylabel(label)
         ax.grid(True, alpha=0.3)
+        ax.ticklabel_format(axis='y', useOffset=False)  # plain values, not 1e-5 + 0.9999
         ax.legend(frameon=False)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
