@@ -83,13 +83,17 @@ def main(argv=None):
                                 'default_hooks (e.g. ImageGridHook)')
             vis['test_out_dir'] = args.show_dir
         runner = build_runner(cfg, args.launcher)
+        rank = runner.rank
+        finished = False
         try:
             if args.checkpoint is not None:
                 check_checkpoint_fits(runner.model, args.checkpoint)
             metrics = runner.test()
+            finished = True
         finally:
-            shutdown_distributed()
-        if runner.rank != 0:
+            del runner  # before the process group (see shutdown_distributed)
+            shutdown_distributed(synchronize=finished)
+        if rank != 0:
             return
         metrics = {k: _jsonable(v) for k, v in (metrics or {}).items()}
         table = metrics_table(metrics)

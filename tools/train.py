@@ -83,10 +83,13 @@ def main(argv=None):
             cfg.resume = True
             cfg.load_from = args.resume
         runner = build_runner(cfg, args.launcher)
+        finished = False
         try:
             runner.train()
+            finished = True
         finally:
-            shutdown_distributed()
+            del runner  # before the process group (see shutdown_distributed)
+            shutdown_distributed(synchronize=finished)
 
 
 if __name__ == '__main__':

@@ -67,11 +67,19 @@ def init_distributed(launcher: str, timeout_s: int = 1800, port: str = '29500') 
     return True
 
 
-def shutdown_distributed() -> None:
+def shutdown_distributed(synchronize: bool = True) -> None:
     """Destroy the default process group, if one was started.
 
     Left to the interpreter's exit, gloo's worker threads can abort a finished
-    run ("terminate called without an active exception", exit code -6).
+    run ("terminate called without an active exception", exit code -6). Callers
+    drop their Runner first: its DDP wrappers hold the group, which would then
+    outlive this call; the collection here frees them before the group goes.
+    ``synchronize``: wait for every rank first (only after a run that finished:
+    after an error another rank may never arrive).
     """
     if torch_dist.is_available() and torch_dist.is_initialized():
+        import gc
+        gc.collect()
+        if synchronize:  # no rank tears the group down while another still uses it
+            torch_dist.barrier()
         torch_dist.destroy_process_group()
