@@ -170,3 +170,29 @@ def test_source_code_reuse_matches_reenact(cfg):
     a = model.animate(code, data['driver_img'])
     b = model.reenact(data['source_imgs'], data['driver_img'])
     torch.testing.assert_close(a[0], b[0])
+
+
+def test_gradient_accumulation_steps_every_n_iterations(cfg):
+    """``accumulative_counts`` on the wrappers (small per-GPU batches): the first train_step
+    only accumulates, the second applies one update to G and to D."""
+    model = build(cfg).train()
+    optim = dict(copy.deepcopy(cfg.optim_wrapper))
+    constructor = optim.pop('constructor')
+    for name in ('generator', 'discriminator'):
+        optim[name]['accumulative_counts'] = 2
+    optim = OPTIM_WRAPPER_CONSTRUCTORS.build(
+        dict(type=constructor, optim_wrapper_cfg=optim))(model)
+    optim.initialize_count_status(model, 0, 4)
+
+    def params(module):  # weights only (spectral norm's u vectors move on every forward)
+        return {k: p.detach().clone() for k, p in module.named_parameters()}
+
+    g0, d0 = params(model.generator), params(model.discriminator)
+    model.train_step(batch(seed=0), optim)
+    assert same(params(model.generator), g0) and same(params(model.discriminator), d0)
+    assert any(p.grad is not None and p.grad.abs().sum() > 0
+               for p in model.generator.parameters())
+    model.train_step(batch(seed=1), optim)
+    assert not same(params(model.generator), g0)
+    assert not same(params(model.discriminator), d0)
+    assert all(p.grad is None or p.grad.abs().sum() == 0 for p in model.generator.parameters())
