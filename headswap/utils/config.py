@@ -19,6 +19,11 @@ def load_config(path: str):
         raise UserError(f'{path}: a file it inherits or imports does not exist ({e})') from None
     except SyntaxError as e:
         raise UserError(f'{path}: not a valid Python config (line {e.lineno}: {e.msg})') from None
+    except ImportError as e:  # custom_imports (plugins); mmengine lists all of sys.path
+        cause = e.__cause__ if isinstance(e.__cause__, ImportError) else e
+        what = f'no module {cause.name!r}' if cause.name else str(cause).splitlines()[0]
+        raise UserError(f'{path}: custom_imports failed ({what}); run from the repository root '
+                        'with PYTHONPATH=$PWD (or install the plugin package)') from None
 
 
 def apply_tool_options(cfg, cfg_options: Optional[dict], launcher: str,

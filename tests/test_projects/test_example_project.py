@@ -49,3 +49,13 @@ def test_trains_through_the_train_tool(tmp_path):
     state = torch.load(tmp_path / 'iter_3.pth', map_location='cpu', weights_only=False)
     assert state['meta']['iter'] == 3
     assert any(k.startswith('generator.') for k in state['state_dict'])
+
+
+def test_plugin_that_cannot_be_imported_is_one_line():
+    # without the repository root on PYTHONPATH the plugin package cannot be found
+    proc = run_tool(['tools/train.py', CONFIG, '--work-dir', '/tmp/unused'], check=False,
+                    env={'PYTHONPATH': ''})
+    lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+    assert proc.returncode != 0
+    assert 'custom_imports failed' in lines[-1] and 'PYTHONPATH=$PWD' in lines[-1]
+    assert 'Traceback' not in proc.stderr
