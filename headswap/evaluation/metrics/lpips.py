@@ -1,13 +1,12 @@
 import warnings
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
-import numpy as np
 import torch
 import torch.nn as nn
-from mmengine.evaluator import BaseMetric
 
 from headswap.registry import METRICS
 from ..functional import check_same_size, sample_image, sample_mask
+from .region_metric import RegionMetric
 
 __all__ = ['LPIPS']
 
@@ -59,7 +58,7 @@ def build_lpips_network(net: str = 'alex', backbone_checkpoint: Optional[str] = 
 
 
 @METRICS.register_module()
-class LPIPS(BaseMetric):
+class LPIPS(RegionMetric):
     """LPIPS perceptual distance (Zhang et al. 2018, v0.1) to the ground truth, per region.
 
     The spatial LPIPS map of each image (one network pass) is averaged over each
@@ -82,19 +81,16 @@ class LPIPS(BaseMetric):
 
     default_prefix: Optional[str] = ''  # plain metric names
 
+    metric_name = 'LPIPS'
+
     def __init__(self, net: str = 'alex', backbone_checkpoint: Optional[str] = None,
                  pred_key: str = 'pred_img', gt_key: str = 'gt_img',
                  regions: Optional[Dict[str, Optional[str]]] = None, device: str = 'auto',
                  collect_device: str = 'cpu', prefix: Optional[str] = None):
-        super().__init__(collect_device=collect_device, prefix=prefix)
+        super().__init__(pred_key, gt_key, regions, collect_device, prefix)
         from headswap.models.frozen.openmmlab_scope import resolve_device
-        self.pred_key, self.gt_key = pred_key, gt_key
-        self.regions = dict(regions) if regions else {'whole': None}
         self.device = resolve_device(device)
         self.network = build_lpips_network(net, backbone_checkpoint).to(self.device)
-
-    def _name(self, region: str) -> str:
-        return 'LPIPS' if region == 'whole' else f'LPIPS_{region}'
 
     @torch.no_grad()
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
@@ -128,12 +124,3 @@ class LPIPS(BaseMetric):
             return x.to(self.device).float() / 127.5 - 1
 
         return self.network(norm(pred), norm(gt))[:, 0].float().cpu()
-
-    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
-        out = {}
-        for region in self.regions:
-            name = self._name(region)
-            values = [r[name] for r in results if r.get(name) is not None]
-            if values:
-                out[name] = float(np.mean(values))
-        return out

@@ -1,16 +1,14 @@
-from typing import Dict, List, Optional, Sequence
-
-import numpy as np
-from mmengine.evaluator import BaseMetric
+from typing import Dict, Optional, Sequence
 
 from headswap.registry import METRICS
 from ..functional import check_same_size, psnr, sample_image, sample_mask
+from .region_metric import RegionMetric
 
 __all__ = ['PSNR']
 
 
 @METRICS.register_module()
-class PSNR(BaseMetric):
+class PSNR(RegionMetric):
     """Peak signal-to-noise ratio (dB) between the output and the ground truth, per region.
 
     Per image, over the pixels of each region (all pixels, or those of a mask
@@ -33,16 +31,13 @@ class PSNR(BaseMetric):
 
     default_prefix: Optional[str] = ''  # plain metric names
 
+    metric_name = 'PSNR'
+
     def __init__(self, pred_key: str = 'pred_img', gt_key: str = 'gt_img',
                  regions: Optional[Dict[str, Optional[str]]] = None, max_db: float = 100.0,
                  collect_device: str = 'cpu', prefix: Optional[str] = None):
-        super().__init__(collect_device=collect_device, prefix=prefix)
-        self.pred_key, self.gt_key = pred_key, gt_key
-        self.regions = dict(regions) if regions else {'whole': None}
+        super().__init__(pred_key, gt_key, regions, collect_device, prefix)
         self.max_db = max_db
-
-    def _name(self, region: str) -> str:
-        return 'PSNR' if region == 'whole' else f'PSNR_{region}'
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
@@ -56,12 +51,3 @@ class PSNR(BaseMetric):
                     check_same_size(pred, mask, f'PSNR ({self.pred_key} vs {key})')
                 row[self._name(region)] = psnr(pred, gt, mask, self.max_db)
             self.results.append(row)
-
-    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
-        out = {}
-        for region in self.regions:
-            name = self._name(region)
-            values = [r[name] for r in results if r.get(name) is not None]
-            if values:
-                out[name] = float(np.mean(values))
-        return out
