@@ -11,7 +11,8 @@ load_from = ('work_dirs/head2head_aligner_lpd-arcface-r100_6xb1-1000k_voxceleb2-
              'iter_1000000.pth')
 
 # start from the meta-learned EMA weights; no EMA of its own over 600 iterations
-model = dict(ema=None, init_from_ema=True, test_use_ema=False)
+# one GPU at batch 1 is bound by kernel launches: replay the passes as CUDA graphs
+model = dict(ema=None, init_from_ema=True, test_use_ema=False, cuda_graphs=True)
 
 # K shots of the subject: each is a target once, with the other K - 1 as sources
 num_shots = 8

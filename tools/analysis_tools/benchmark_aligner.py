@@ -14,10 +14,13 @@ the peak GPU memory. Variants:
   (TF32 on), ``bf16`` (bfloat16 autocast through ``AutocastOptimWrapper``, what
   ``tools/train.py --amp`` uses; TF32 off, so autocast is the only change);
 * memory layout: NCHW or channels_last (model converted; activations follow);
-* ``torch.compile`` of every top-level part (encoders, MLP, generator, D, VGG, ArcFace).
+* ``torch.compile`` of every top-level part (encoders, MLP, generator, D, VGG, ArcFace);
+* CUDA graphs (``model.cuda_graphs=True``): the three passes of an iteration recorded once
+  and replayed (see ``headswap/models/aligners/cuda_graphs.py``); not combined with compile.
 
 Then the loss-curve check: ``--curve-iters`` iterations of strict fp32 and of bf16 from the
-same seed and the same data, plus a second fp32 run that measures run-to-run noise (GPU
+same seed and the same data (bf16 with CUDA graphs when they are benchmarked, so that the
+check covers the fastest bf16 variant), plus a second fp32 run that measures run-to-run noise (GPU
 kernels are not bit-deterministic). Moving averages of the losses are compared; the
 reconstruction losses must agree within ``--curve-tol`` (relative) or within twice the
 fp32 noise. Adversarial terms are reported, not judged (a GAN's game is chaotic).
@@ -101,6 +104,8 @@ def parse_args(argv=None):
                    help='precisions, comma-separated: fp32 (strict), tf32, bf16')
     p.add_argument('--channels-last', choices=('off', 'on', 'both'), default='both')
     p.add_argument('--compile', choices=('off', 'on', 'both'), default='both')
+    p.add_argument('--cuda-graphs', choices=('off', 'on', 'both'), default='both',
+                   help='replay the training passes as CUDA graphs (GPU only)')
     p.add_argument('--compile-mode', default=None,
                    help='torch.compile mode (default, reduce-overhead, max-autotune)')
     p.add_argument('--curve-iters', type=int,
@@ -172,13 +177,13 @@ def set_precision(precision: str) -> None:
     torch.set_float32_matmul_precision('high' if tf32 else 'highest')
 
 
-def build(cfg, args, precision: str, channels_last: bool, compiled: bool):
+def build(cfg, args, precision: str, channels_last: bool, compiled: bool, graphs: bool = False):
     from mmengine.registry import init_default_scope
 
     from headswap.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
     init_default_scope('headswap')
     torch.manual_seed(args.seed)
-    model = MODELS.build(cfg.model).to(args.device)
+    model = MODELS.build(dict(cfg.model, cuda_graphs=graphs)).to(args.device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     optim_cfg = json.loads(json.dumps(cfg.optim_wrapper.to_dict()))
@@ -213,10 +218,10 @@ def release(device: str) -> None:
 
 
 def time_variant(cfg, args, data: SyntheticFrames, precision: str, channels_last: bool,
-                 compiled: bool) -> dict:
+                 compiled: bool, graphs: bool = False) -> dict:
     set_precision(precision)
     cuda = args.device.startswith('cuda')
-    model, optim = build(cfg, args, precision, channels_last, compiled)
+    model, optim = build(cfg, args, precision, channels_last, compiled, graphs)
     torch.manual_seed(args.seed)
     t0 = time.perf_counter()
     for i in range(args.warmup + (3 if compiled else 0)):
@@ -235,15 +240,17 @@ def time_variant(cfg, args, data: SyntheticFrames, precision: str, channels_last
     del model, optim
     release(args.device)
     return dict(precision=precision, channels_last=channels_last, compile=compiled,
-                s_per_iter=dt, it_per_s=1 / dt, images_per_s=args.batch_size / dt,
-                peak_mem_gib=peak, warmup_s=warmup_s, finite=finite)
+                cuda_graphs=graphs, s_per_iter=dt, it_per_s=1 / dt,
+                images_per_s=args.batch_size / dt, peak_mem_gib=peak, warmup_s=warmup_s,
+                finite=finite)
 
 
 def profile_variant(cfg, args, data: SyntheticFrames, precision: str) -> str:
     """Where one training iteration's time goes: kernel time vs wall time, top operators."""
     from torch.profiler import ProfilerActivity, profile
     set_precision(precision)
-    model, optim = build(cfg, args, precision, False, False)
+    graphs = args.cuda_graphs == 'on'
+    model, optim = build(cfg, args, precision, False, False, graphs)
     for i in range(args.warmup):
         model.train_step(data.batch(i), optim)
     sync(args.device)
@@ -260,7 +267,8 @@ def profile_variant(cfg, args, data: SyntheticFrames, precision: str) -> str:
     events = prof.key_averages()
     kernels = [e for e in prof.events() if e.device_type.name == 'CUDA']
     busy = sum(e.time_range.elapsed_us() for e in kernels) / iters / 1e3
-    lines = [f'## {precision}: wall {wall:.1f} ms/iter (profiled), GPU kernel time '
+    name = precision + (' + CUDA graphs' if graphs else '')
+    lines = [f'## {name}: wall {wall:.1f} ms/iter (profiled), GPU kernel time '
              f'{busy:.1f} ms/iter, {len(kernels) / iters:.0f} kernels/iter']
     for sort in (('self_device_time_total', 'self_cuda_time_total') if kernels else ())\
             + ('self_cpu_time_total',):
@@ -274,9 +282,10 @@ def profile_variant(cfg, args, data: SyntheticFrames, precision: str) -> str:
     return '\n'.join(lines)
 
 
-def loss_curve(cfg, args, data: SyntheticFrames, precision: str) -> Dict[str, List[float]]:
+def loss_curve(cfg, args, data: SyntheticFrames, precision: str,
+               graphs: bool = False) -> Dict[str, List[float]]:
     set_precision(precision)
-    model, optim = build(cfg, args, precision, False, False)
+    model, optim = build(cfg, args, precision, False, False, graphs)
     torch.manual_seed(args.seed)
     curves: Dict[str, List[float]] = {}
     for i in range(args.curve_iters):
@@ -308,7 +317,8 @@ def compare_curves(ref: Dict[str, List[float]], other: Dict[str, List[float]],
 def curve_check(cfg, args, data) -> dict:
     fp32 = loss_curve(cfg, args, data, 'fp32')
     fp32_again = loss_curve(cfg, args, data, 'fp32')
-    bf16 = loss_curve(cfg, args, data, 'bf16')
+    graphs = args.cuda_graphs != 'off' and args.device.startswith('cuda')
+    bf16 = loss_curve(cfg, args, data, 'bf16', graphs)
     vs_bf16 = compare_curves(fp32, bf16, args.curve_window)
     noise = compare_curves(fp32, fp32_again, args.curve_window)
     verdict = {}
@@ -317,6 +327,7 @@ def curve_check(cfg, args, data) -> dict:
             allowed = max(args.curve_tol, 2 * noise[k]['rel_max'])
             verdict[k] = vs_bf16[k]['rel_max'] <= allowed
     return dict(iters=args.curve_iters, window=args.curve_window, tol=args.curve_tol,
+                bf16_cuda_graphs=graphs,
                 bf16_vs_fp32=vs_bf16, fp32_noise=noise, agree=verdict,
                 passed=bool(verdict) and all(verdict.values()),
                 curves=dict(fp32=fp32, fp32_again=fp32_again, bf16=bf16))
@@ -325,33 +336,36 @@ def curve_check(cfg, args, data) -> dict:
 # ----------------------------------------------------------------------- report
 def variant_key(r: dict) -> str:
     return (f'{r["precision"]}/{"channels_last" if r["channels_last"] else "nchw"}/'
-            f'{"compile" if r["compile"] else "eager"}')
+            f'{"compile" if r["compile"] else "eager"}'
+            f'{"/graphs" if r.get("cuda_graphs") else ""}')
 
 
 def speed_table(results: List[dict]) -> str:
     base = next((r for r in results if variant_key(r) == 'fp32/nchw/eager' and 'error' not in r),
                 None)
-    lines = ['| precision | layout | compile | it/s | images/s | vs strict fp32 | peak mem '
-             '(GiB) | warm-up (s) | losses finite |',
-             '| --- | --- | --- | --- | --- | --- | --- | --- | --- |']
+    lines = ['| precision | layout | compile | CUDA graphs | it/s | images/s | vs strict fp32 '
+             '| peak mem (GiB) | warm-up (s) | losses finite |',
+             '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |']
     for r in results:
         layout = 'channels_last' if r['channels_last'] else 'NCHW'
         comp = 'yes' if r['compile'] else 'no'
+        graphs = 'yes' if r.get('cuda_graphs') else 'no'
         if 'error' in r:
-            lines.append(f'| {r["precision"]} | {layout} | {comp} | failed: {r["error"]} '
-                         '| | | | | |')
+            lines.append(f'| {r["precision"]} | {layout} | {comp} | {graphs} | failed: '
+                         f'{r["error"]} | | | | | |')
             continue
         speed = f'{r["images_per_s"] / base["images_per_s"]:.2f}x' if base else '-'
         mem = f'{r["peak_mem_gib"]:.2f}' if r['peak_mem_gib'] is not None else 'n/a (CPU)'
-        lines.append(f'| {r["precision"]} | {layout} | {comp} | {r["it_per_s"]:.2f} | '
+        lines.append(f'| {r["precision"]} | {layout} | {comp} | {graphs} | {r["it_per_s"]:.2f} | '
                      f'{r["images_per_s"]:.2f} | {speed} | {mem} | {r["warmup_s"]:.1f} | '
                      f'{"yes" if r.get("finite", True) else "NO (timing not meaningful)"} |')
     return '\n'.join(lines)
 
 
 def curve_table(check: dict) -> str:
+    bf16 = 'bf16 + CUDA graphs' if check.get('bf16_cuda_graphs') else 'bf16'
     lines = [f'Loss curves, {check["iters"]} iterations from one seed, moving average of '
-             f'{check["window"]}: bf16 vs strict fp32, and fp32 vs fp32 (noise)',
+             f'{check["window"]}: {bf16} vs strict fp32, and fp32 vs fp32 (noise)',
              '| loss | fp32 start | fp32 end | bf16 end | max rel. diff bf16 | max rel. diff '
              'fp32 noise | judged |', '| --- | --- | --- | --- | --- | --- | --- |']
     for k, v in check['bf16_vs_fp32'].items():
@@ -393,16 +407,20 @@ def main(argv=None) -> int:
         results = [r for r in previous.get('speed', [])]
     layouts = dict(off=[False], on=[True], both=[False, True])[args.channels_last]
     compiles = dict(off=[False], on=[True], both=[False, True])[args.compile]
-    todo = [('fp32', False, False)]  # the baseline, measured in every run
-    todo += [(p, cl, c) for c in compiles for p in args.variants.split(',') for cl in layouts
-             if (p, cl, c) != ('fp32', False, False)]
-    for precision, cl, comp in todo:
+    graph_modes = dict(off=[False], on=[True], both=[False, True])[args.cuda_graphs]
+    if not args.device.startswith('cuda'):
+        graph_modes = [False]
+    todo = [('fp32', False, False, False)]  # the baseline, measured in every run
+    todo += [(p, cl, c, g) for g in graph_modes for c in compiles
+             for p in args.variants.split(',') for cl in layouts
+             if (p, cl, c, g) != ('fp32', False, False, False) and not (c and g)]
+    for precision, cl, comp, graphs in todo:
         if precision not in ('fp32', 'tf32', 'bf16'):
             raise SystemExit(f'--variants: unknown precision {precision!r}; use fp32, tf32, '
                              'bf16')
-        key = dict(precision=precision, channels_last=cl, compile=comp)
+        key = dict(precision=precision, channels_last=cl, compile=comp, cuda_graphs=graphs)
         try:
-            r = time_variant(cfg, args, data, precision, cl, comp)
+            r = time_variant(cfg, args, data, precision, cl, comp, graphs)
         except Exception as e:  # keep the other measurements (OOM, compiler errors)
             release(args.device)
             r = dict(key, error=f'{type(e).__name__}: {str(e).splitlines()[0][:120]}')

@@ -8,6 +8,9 @@
 #   stage1       1-GPU (or $GPUS) train -> resume -> test of the paper's stage-1 config
 #   stage2       the same for the paper's stage-2 config
 #   aligner      stage-1 step time by precision (benchmark_aligner.py)
+#   finetune     the ft600 fine-tuning config through tools/train.py (one process), train ->
+#                resume, fp32 and --amp (bf16), each with model.cuda_graphs=True (the
+#                config's setting) and False
 #
 # Frozen networks run with random weights (no checkpoints on the GPU hosts) and the metrics
 # are left out of train/test (they need their own network files); the numbers are speeds.
@@ -20,6 +23,11 @@ PY=${PYTHON:-python3}
 mkdir -p "$OUT"
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 NO_WEIGHTS=(val_evaluator=[] test_evaluator=[] model.vgg.checkpoint=None)
+# fine-tuning on the bundled sample instead of a prepared subject, from random weights
+FT_CONFIG=configs/head2head/head2head_aligner_lpd-arcface-r100_1xb1-ft600_subject-512.py
+FT_OPTIONS=(load_from=None model.vgg.checkpoint=None model.identity_encoder.checkpoint=None
+            train_dataloader.dataset.data_root=data/sample train_dataloader.dataset.num_sources=4
+            train_dataloader.dataset.source_scope=video train_dataloader.dataset.on_small_pool=skip)
 
 run() {  # name, timeout seconds, command...
     local name=$1 limit=$2; shift 2
@@ -47,6 +55,15 @@ for group in "$@"; do
         BATCH=${BATCH2:-4} PYTHON=$PY run stage2 "${STAGE_TIMEOUT:-240}" bash \
             "$DIR/tools/analysis_tools/dist_smoke.sh" "$DIR/configs/head2scene_blender.py" "$GPUS" \
             "${ITERS:-40}" "$OUT/stage2" "${NO_WEIGHTS[@]}" ;;
+    finetune)
+        for amp in "" --amp; do
+            for graphs in True False; do
+                name=finetune${amp:+_bf16}_graphs_$graphs
+                TRAIN_ARGS=$amp LAUNCHER=none NO_TEST=1 PYTHON=$PY run "$name" "${STAGE_TIMEOUT:-240}" \
+                    bash "$DIR/tools/analysis_tools/dist_smoke.sh" "$DIR/$FT_CONFIG" 1 "${ITERS:-40}" \
+                    "$OUT/$name" "${FT_OPTIONS[@]}" model.cuda_graphs=$graphs
+            done
+        done ;;
     aligner)
         run aligner "${ALIGNER_TIMEOUT:-240}" "$PY" "$DIR/tools/analysis_tools/benchmark_aligner.py" ;;
     *)

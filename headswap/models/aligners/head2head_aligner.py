@@ -1,4 +1,5 @@
 import contextlib
+import warnings
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -9,6 +10,7 @@ from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
 from headswap.registry import MODELS
 from headswap.structures import HeadSwapDataSample
 from ..layers import ForeachExponentialMovingAverage
+from .cuda_graphs import GraphedPasses
 
 __all__ = ['Head2HeadAligner']
 
@@ -95,6 +97,12 @@ class Head2HeadAligner(BaseModel):
         init_from_ema: When a checkpoint with EMA weights is loaded into this
             model, initialise the generator side from the EMA weights (for
             fine-tuning from a meta-learned checkpoint). Needs ``ema=None``.
+        cuda_graphs: Replay the three passes of a training iteration (generator,
+            D loss, G losses; forward and backward) as CUDA graphs recorded on first
+            use (see :mod:`headswap.models.aligners.cuda_graphs`). For one-GPU
+            training at small batch (few-shot fine-tuning, benchmarks), where the
+            iteration is bound by kernel launches. Not with DDP or gradient
+            accumulation; on a CPU the flag is ignored with a warning.
         data_preprocessor: Defaults to :class:`Head2HeadDataPreprocessor`; its
             ``resolution`` is set to the generator's.
         init_cfg: mmengine initialisation config.
@@ -110,7 +118,7 @@ class Head2HeadAligner(BaseModel):
                  driver_augmentation: Optional[ModuleCfg] = dict(
                      type='IdentityHidingAugmentation'),
                  ema: Optional[dict] = None, test_use_ema: bool = True,
-                 init_from_ema: bool = False,
+                 init_from_ema: bool = False, cuda_graphs: bool = False,
                  data_preprocessor: Optional[ModuleCfg] = dict(
                      type='Head2HeadDataPreprocessor'),
                  init_cfg: Optional[dict] = None):
@@ -140,6 +148,9 @@ class Head2HeadAligner(BaseModel):
             self.ema = ForeachExponentialMovingAverage(self._generator_side(), **ema)
         if init_from_ema:
             self.register_load_state_dict_pre_hook(self._take_ema_weights)
+        # not a module: the recorded passes are never part of the state dict
+        self.cuda_graphs = GraphedPasses() if cuda_graphs else None
+        self._warned_cpu_graphs = False
 
     # ------------------------------------------------------------------ build
     def _build_mlp(self, cfg: ModuleCfg) -> nn.Module:
@@ -210,18 +221,21 @@ class Head2HeadAligner(BaseModel):
         return torch.cat([portrait, identity.to(portrait.dtype)], dim=1)
 
     def animate(self, source_code: torch.Tensor, driver_img: torch.Tensor,
-                use_ema: bool = False) -> Tuple[torch.Tensor, torch.Tensor]:
+                use_ema: bool = False, augment: bool = True
+                ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Render the source in the driver's pose and expression.
 
         Args:
             source_code: ``(B, d1+d2)`` from :meth:`encode_sources`.
             driver_img: ``(B, 3, H, W)`` in [-1, 1]; augmented in training mode.
             use_ema: Use the EMA copy of the generator side.
+            augment: Apply ``driver_augmentation`` (it acts in training mode only);
+                False when the caller augmented the driver already.
 
         Returns:
             RGB ``(B, 3, R, R)`` in [-1, 1] and head mask ``(B, 1, R, R)``.
         """
-        if self.driver_augmentation is not None:
+        if augment and self.driver_augmentation is not None:
             driver_img = self.driver_augmentation(driver_img)
         pose = self._module('pose_encoder', use_ema)(driver_img)
         expression = self._module('expression_encoder', use_ema)(driver_img)
@@ -329,7 +343,7 @@ class Head2HeadAligner(BaseModel):
                     d_fake=torch.stack([x.detach().float().mean() for x in fake_logits]).mean())
 
     def generator_losses(self, real: torch.Tensor, fake: torch.Tensor, fake_mask: torch.Tensor,
-                         gt_mask: Optional[torch.Tensor]) -> Dict[str, torch.Tensor]:
+                         gt_mask: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
         """Eqs. 1, 2, 3, 5 and the mask loss; D is used as a fixed function."""
         losses = self.losses
         out: Dict[str, torch.Tensor] = {}
@@ -365,26 +379,82 @@ class Head2HeadAligner(BaseModel):
         if 'gt_img' not in targets:
             raise ValueError('training needs gt_img in every data sample (the target frame)')
         real, gt_mask = targets['gt_img'], targets.get('gt_mask')
+        sources, driver = inputs['source_imgs'], inputs['driver_img']
         g_wrapper, d_wrapper = optim_wrapper['generator'], optim_wrapper['discriminator']
+        graphs = self.cuda_graphs if self._graphs_usable(real, g_wrapper, d_wrapper) else None
 
         with self._generator_context(g_wrapper):
-            fake, fake_mask = self.reenact(inputs['source_imgs'], inputs['driver_img'])
+            if graphs is None:
+                fake, fake_mask = self.reenact(sources, driver)
+            else:
+                if self.driver_augmentation is not None:  # host-side randomness: eager
+                    driver = self.driver_augmentation(driver)
+                modules = {n: getattr(self, n) for n in
+                           (*self.generator_modules, 'identity_encoder')}
+                fake, fake_mask = graphs.run('generator', self._generator_pass, modules,
+                                             (sources, driver))
 
         with d_wrapper.optim_context(self.discriminator):
-            d_out = self.discriminator_loss(real, fake)
+            if graphs is None:
+                d_out = self.discriminator_loss(real, fake)
+            else:
+                d_out = graphs.run('discriminator', self.discriminator_loss,
+                                   dict(discriminator=self.discriminator),
+                                   (real, fake.detach()))
         d_applied = self._update(d_wrapper, d_out['loss_d_adv'])
 
         with self._generator_context(g_wrapper):
-            g_out = self.generator_losses(real, fake, fake_mask, gt_mask)
+            if graphs is None:
+                g_out = self.generator_losses(real, fake, fake_mask, gt_mask)
+            else:
+                # D is a fixed function here: left out of `modules`, so no weight grads
+                frozen = {n: getattr(self, n) for n in ('vgg', 'identity_encoder')
+                          if getattr(self, n) is not None}
+                args = (real, fake, fake_mask) + (() if gt_mask is None else (gt_mask,))
+                g_out = graphs.run('generator_losses', self.generator_losses, frozen, args)
             g_loss = sum(g_out.values())
         g_applied = self._update(g_wrapper, g_loss)
 
         if self.ema is not None and g_applied:
             self.ema.update_parameters(self._generator_side())
 
-        log = {k: v.detach() for k, v in {**g_out, **d_out}.items()}
+        # graph outputs are buffers the next replay overwrites: hand out copies
+        log = {k: v.detach() if graphs is None else v.detach().clone()
+               for k, v in {**g_out, **d_out}.items()}
         log['skipped_updates'] = torch.tensor(float(not d_applied) + float(not g_applied))
+        if graphs is not None:  # a count that keeps growing means shapes keep changing
+            log['cuda_graph_recordings'] = torch.tensor(float(graphs.recordings))
         return log
+
+    def _generator_pass(self, sources: torch.Tensor, driver: torch.Tensor
+                        ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The generator side on an already augmented driver (the graphed pass)."""
+        return self.animate(self.encode_sources(sources), driver, augment=False)
+
+    def _graphs_usable(self, real: torch.Tensor, g_wrapper: OptimWrapper,
+                       d_wrapper: OptimWrapper) -> bool:
+        """Whether this iteration replays CUDA graphs; errors for setups they cannot serve."""
+        if self.cuda_graphs is None:
+            return False
+        wrapped = [n for n in (*self.generator_modules, 'discriminator')
+                   if is_model_wrapper(getattr(self, n))]
+        if wrapped:
+            raise RuntimeError(f'model.cuda_graphs=True cannot record DDP-wrapped parts '
+                               f'({", ".join(wrapped)}): train on one GPU with it, or set '
+                               'model.cuda_graphs=False for distributed training')
+        for name, wrapper in (('generator', g_wrapper), ('discriminator', d_wrapper)):
+            if getattr(wrapper, '_accumulative_counts', 1) != 1:
+                raise ValueError(f'model.cuda_graphs=True does not support gradient '
+                                 f'accumulation (optim_wrapper.{name}.accumulative_counts='
+                                 f'{wrapper._accumulative_counts}): graphed backward passes '
+                                 'reuse their gradient buffers')
+        if not real.is_cuda:
+            if not self._warned_cpu_graphs:
+                warnings.warn(f'Head2HeadAligner(cuda_graphs=True) on {real.device.type}: '
+                              'CUDA graphs need a GPU, training eagerly')
+                self._warned_cpu_graphs = True
+            return False
+        return True
 
     # ---------------------------------------------------------------- helpers
     def parameter_counts(self) -> Dict[str, int]:

@@ -114,10 +114,12 @@ class ArcFaceIdentityEncoder(FrozenModule):
         """``(N, 3, H, W)`` head crops -> ``(N, 3, 112, 112)`` ArcFace crops."""
         n, _, h, w = x.shape
         x0, y0, x1, y1 = self.crop_box
-        # float32 boxes: bfloat16 would round them by up to a pixel at 512 px
-        box = torch.tensor([x0 * w, y0 * h, x1 * w, y1 * h], device=x.device)
-        idx = torch.arange(n, dtype=torch.float32, device=x.device)[:, None]
-        rois = torch.cat([idx, box.expand(n, 4)], dim=1)
+        # float32 boxes: bfloat16 would round them by up to a pixel at 512 px; filled
+        # on the device (no host-to-device copy, so that the crop can be graph-captured)
+        cols = [torch.arange(n, dtype=torch.float32, device=x.device)]
+        cols += [torch.full((n, ), v, dtype=torch.float32, device=x.device)
+                 for v in (x0 * w, y0 * h, x1 * w, y1 * h)]
+        rois = torch.stack(cols, dim=1)
         size = self.backbone.input_size
         crop = roi_align(x.float(), rois, output_size=(size, size), spatial_scale=1.0,
                          sampling_ratio=-1, aligned=True)

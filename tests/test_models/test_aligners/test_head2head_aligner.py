@@ -2,7 +2,6 @@ import copy
 
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.runner.checkpoint import load_state_dict
 
@@ -10,15 +9,8 @@ from headswap.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 from headswap.structures import HeadSwapDataSample
 from tests.synthetic_head2head import SyntheticHead2HeadDataset
 
-TINY_CONFIG = 'configs/head2head/head2head_aligner_tiny_1xb2-1k_sample-32.py'
 G_LOSSES = {'loss_l1', 'loss_vgg', 'loss_identity', 'loss_arcface_fm', 'loss_g_adv',
             'loss_disc_fm', 'loss_mask'}
-
-
-@pytest.fixture(scope='module')
-def cfg():
-    import headswap.engine  # noqa: F401  (registers the optimizer constructor)
-    return Config.fromfile(TINY_CONFIG)
 
 
 def build(cfg, **overrides):
