@@ -384,34 +384,25 @@ class Head2HeadAligner(BaseModel):
         graphs = self.cuda_graphs if self._graphs_usable(real, g_wrapper, d_wrapper) else None
 
         with self._generator_context(g_wrapper):
-            if graphs is None:
-                fake, fake_mask = self.reenact(sources, driver)
-            else:
-                if self.driver_augmentation is not None:  # host-side randomness: eager
-                    driver = self.driver_augmentation(driver)
-                modules = {n: getattr(self, n) for n in
-                           (*self.generator_modules, 'identity_encoder')}
-                fake, fake_mask = graphs.run('generator', self._generator_pass, modules,
-                                             (sources, driver))
+            if self.driver_augmentation is not None:  # host-side randomness: never graphed
+                driver = self.driver_augmentation(driver)
+            fake, fake_mask = self._run_pass(
+                graphs, 'generator', self._generator_pass,
+                {n: getattr(self, n) for n in (*self.generator_modules, 'identity_encoder')},
+                sources, driver)
 
         with d_wrapper.optim_context(self.discriminator):
-            if graphs is None:
-                d_out = self.discriminator_loss(real, fake)
-            else:
-                d_out = graphs.run('discriminator', self.discriminator_loss,
-                                   dict(discriminator=self.discriminator),
-                                   (real, fake.detach()))
+            d_out = self._run_pass(graphs, 'discriminator', self.discriminator_loss,
+                                   dict(discriminator=self.discriminator), real, fake.detach())
         d_applied = self._update(d_wrapper, d_out['loss_d_adv'])
 
         with self._generator_context(g_wrapper):
-            if graphs is None:
-                g_out = self.generator_losses(real, fake, fake_mask, gt_mask)
-            else:
-                # D is a fixed function here: left out of `modules`, so no weight grads
-                frozen = {n: getattr(self, n) for n in ('vgg', 'identity_encoder')
-                          if getattr(self, n) is not None}
-                args = (real, fake, fake_mask) + (() if gt_mask is None else (gt_mask,))
-                g_out = graphs.run('generator_losses', self.generator_losses, frozen, args)
+            # D is a fixed function here: left out of the modules, so no weight grads
+            g_out = self._run_pass(
+                graphs, 'generator_losses', self.generator_losses,
+                {n: getattr(self, n) for n in ('vgg', 'identity_encoder')
+                 if getattr(self, n) is not None},
+                real, fake, fake_mask, *(() if gt_mask is None else (gt_mask, )))
             g_loss = sum(g_out.values())
         g_applied = self._update(g_wrapper, g_loss)
 
@@ -425,6 +416,15 @@ class Head2HeadAligner(BaseModel):
         if graphs is not None:  # a count that keeps growing means shapes keep changing
             log['cuda_graph_recordings'] = torch.tensor(float(graphs.recordings))
         return log
+
+    @staticmethod
+    def _run_pass(graphs: Optional[GraphedPasses], name: str, fn, modules: Dict[str, nn.Module],
+                  *args: torch.Tensor):
+        """``fn(*args)``, replayed as a CUDA graph when ``graphs`` is given.
+
+        ``modules``: the modules whose parameters may get gradients from ``fn``.
+        """
+        return fn(*args) if graphs is None else graphs.run(name, fn, modules, args)
 
     def _generator_pass(self, sources: torch.Tensor, driver: torch.Tensor
                         ) -> Tuple[torch.Tensor, torch.Tensor]:

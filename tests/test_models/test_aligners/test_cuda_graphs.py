@@ -80,7 +80,7 @@ def test_graphed_training_matches_eager(cfg, precision):
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
     cfg = copy.deepcopy(cfg)
     for part in ('generator', 'discriminator'):
-        cfg.optim_wrapper[part].optimizer = dict(type='SGD', lr=1e-2)
+        cfg.optim_wrapper[part].optimizer = dict(type='SGD', lr=1e-3)
         if precision == 'bf16':
             cfg.optim_wrapper[part].update(type=AutocastOptimWrapper, dtype='bfloat16')
     ks = (2, 2, 1, 2, 2)
