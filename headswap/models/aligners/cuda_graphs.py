@@ -83,13 +83,11 @@ class GraphedPasses:
     def __init__(self, warmup_iters: int = 3):
         self.warmup_iters = warmup_iters
         self._graphed: Dict[Hashable, nn.Module] = {}
-        self.recordings = 0
 
-    def __len__(self) -> int:
+    @property
+    def recordings(self) -> int:
+        """How many passes have been recorded (one per name and key)."""
         return len(self._graphed)
-
-    def clear(self) -> None:
-        self._graphed.clear()
 
     def run(self, name: str, fn: Callable, modules: Dict[str, nn.Module],
             args: Tuple[torch.Tensor, ...]):
@@ -118,12 +116,11 @@ class GraphedPasses:
         static = tuple(a.detach().clone().requires_grad_(a.requires_grad) for a in args)
         # the warm-up runs step BatchNorm statistics and spectral-norm power iterations;
         # put them back so that recording leaves no trace in the training state
-        buffers = [b for b in module.buffers()]
+        buffers = list(module.buffers())
         saved = [b.detach().clone() for b in buffers]
         graphed = torch.cuda.make_graphed_callables(
             module, static, num_warmup_iters=self.warmup_iters, allow_unused_input=True)
         with torch.no_grad():
             for b, s in zip(buffers, saved):
                 b.copy_(s)
-        self.recordings += 1
         return graphed

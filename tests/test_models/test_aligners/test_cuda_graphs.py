@@ -44,7 +44,7 @@ def test_on_cpu_trains_eagerly_with_a_warning(cfg):
     _, eager_logs, eager_params, _ = _train(cfg, False, (2, 1), 'cpu')
     with pytest.warns(UserWarning, match='CUDA graphs need a GPU'):
         model, logs, params, _ = _train(cfg, True, (2, 1), 'cpu')
-    assert len(model.cuda_graphs) == 0
+    assert model.cuda_graphs.recordings == 0
     assert logs == eager_logs
     assert all(torch.equal(params[1][n], eager_params[1][n]) for n in params[1])
 
