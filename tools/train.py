@@ -13,7 +13,7 @@ import os.path as osp
 from mmengine.config import DictAction
 
 from headswap.utils.cli import UserError, friendly_errors
-from headswap.utils.config import apply_tool_options, build_runner, load_config
+from headswap.utils.config import apply_tool_options, build_runner, enable_amp, load_config
 from headswap.utils.dist import shutdown_distributed
 
 
@@ -39,30 +39,6 @@ def parse_args(argv=None):
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
-
-
-def enable_amp(cfg) -> None:
-    """Mixed precision for every optimizer wrapper of ``cfg``.
-
-    bfloat16 autocast (no loss scaling; CPUs and GPUs that support it) through
-    headswap's ``AutocastOptimWrapper``; on GPUs without bf16, float16 with
-    dynamic loss scaling through mmengine's ``AmpOptimWrapper``.
-    """
-    import torch
-    bf16 = not torch.cuda.is_available() or torch.cuda.is_bf16_supported()
-    optim = cfg.optim_wrapper
-    wrappers = [optim] if 'optimizer' in optim else [
-        v for v in optim.values() if isinstance(v, dict) and 'optimizer' in v]
-    for w in wrappers:
-        wtype = w.get('type', 'OptimWrapper')
-        if wtype in ('AmpOptimWrapper', 'AutocastOptimWrapper'):
-            continue
-        if wtype != 'OptimWrapper':
-            raise UserError(f'--amp works with OptimWrapper only; this config uses {wtype}')
-        if bf16:
-            w.update(type='AutocastOptimWrapper', dtype='bfloat16')
-        else:
-            w.update(type='AmpOptimWrapper', dtype='float16', loss_scale='dynamic')
 
 
 def main(argv=None):

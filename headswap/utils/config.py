@@ -4,7 +4,7 @@ from typing import Optional
 
 from .cli import UserError
 
-__all__ = ['load_config', 'apply_tool_options', 'build_runner']
+__all__ = ['load_config', 'apply_tool_options', 'build_runner', 'enable_amp']
 
 
 def load_config(path: str):
@@ -62,3 +62,27 @@ def build_runner(cfg, launcher: str = 'none'):
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
+
+
+def enable_amp(cfg) -> None:
+    """Mixed precision for every optimizer wrapper of ``cfg``.
+
+    bfloat16 autocast (no loss scaling; CPUs and GPUs that support it) through
+    headswap's ``AutocastOptimWrapper``; on GPUs without bf16, float16 with
+    dynamic loss scaling through mmengine's ``AmpOptimWrapper``.
+    """
+    import torch
+    bf16 = not torch.cuda.is_available() or torch.cuda.is_bf16_supported()
+    optim = cfg.optim_wrapper
+    wrappers = [optim] if 'optimizer' in optim else [
+        v for v in optim.values() if isinstance(v, dict) and 'optimizer' in v]
+    for w in wrappers:
+        wtype = w.get('type', 'OptimWrapper')
+        if wtype in ('AmpOptimWrapper', 'AutocastOptimWrapper'):
+            continue
+        if wtype != 'OptimWrapper':
+            raise UserError(f'--amp works with OptimWrapper only; this config uses {wtype}')
+        if bf16:
+            w.update(type='AutocastOptimWrapper', dtype='bfloat16')
+        else:
+            w.update(type='AmpOptimWrapper', dtype='float16', loss_scale='dynamic')

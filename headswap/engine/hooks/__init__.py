@@ -1,5 +1,10 @@
+from .driver_sensitivity_hook import DriverSensitivityHook
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .rng_state_hook import RNGStateHook
+from .time_budget_hook import TimeBudgetHook
 from .visualization_hook import ImageGridHook
 
-__all__ = ['ImageGridHook', 'NonFiniteLossError', 'NonFiniteLossHook', 'RNGStateHook']
+__all__ = [
+    'DriverSensitivityHook', 'ImageGridHook', 'NonFiniteLossError', 'NonFiniteLossHook', 'RNGStateHook',
+    'TimeBudgetHook'
+]

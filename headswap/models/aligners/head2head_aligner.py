@@ -1,6 +1,6 @@
 import contextlib
 import warnings
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -11,6 +11,7 @@ from headswap.registry import MODELS
 from headswap.structures import HeadSwapDataSample
 from ..layers import ForeachExponentialMovingAverage
 from .cuda_graphs import GraphedPasses
+from .diagnostics import DriverSensitivityWindow
 
 __all__ = ['Head2HeadAligner']
 
@@ -90,6 +91,21 @@ class Head2HeadAligner(BaseModel):
             ``loss_g_adv`` and ``loss_d_adv``. A None entry disables a loss.
         driver_augmentation: Identity-hiding augmentation of the driver, or
             None.
+        pose_augmentation: A random affine applied alike to the driver, the
+            target and its mask before ``driver_augmentation``
+            (:class:`PoseAugmentation`), or None.
+        reconstruct: ``'frame'``: the output is compared with the whole target
+            frame (supplement eq. 1 as written). ``'head'``: as in LPD's generator,
+            the output is the generated RGB inside the generated head mask over a
+            flat ``background``, and the target is the frame inside its parsing
+            head mask over the same background; the scene behind the head, which
+            stage 2 replaces anyway and which pose and expression cannot predict,
+            is not learned. Needs ``gt_mask`` in training.
+        background: Value in [-1, 1] of the flat background of ``'head'``.
+        diagnostics_window: Training samples over which ``driver_sensitivity``
+            (the spread of the outputs over the spread of their targets; 0 for one
+            face whatever the driver), ``adain_std`` and ``adain_rms`` are logged
+            (:class:`DriverSensitivityWindow`); 0 disables them.
         ema: ``ExponentialMovingAverage`` arguments (``momentum``,
             ``interval``) for an EMA copy of the generator side, kept in
             ``self.ema`` (and so in checkpoints), or None.
@@ -117,6 +133,9 @@ class Head2HeadAligner(BaseModel):
                  vgg: Optional[ModuleCfg] = None, losses: Optional[Dict[str, dict]] = None,
                  driver_augmentation: Optional[ModuleCfg] = dict(
                      type='IdentityHidingAugmentation'),
+                 pose_augmentation: Optional[ModuleCfg] = None,
+                 reconstruct: str = 'frame', background: float = -1.0,
+                 diagnostics_window: int = 32,
                  ema: Optional[dict] = None, test_use_ema: bool = True,
                  init_from_ema: bool = False, cuda_graphs: bool = False,
                  data_preprocessor: Optional[ModuleCfg] = dict(
@@ -133,6 +152,14 @@ class Head2HeadAligner(BaseModel):
         self.discriminator = _build(discriminator)
         self.vgg = _build(vgg)
         self.driver_augmentation = _build(driver_augmentation)
+        self.pose_augmentation = _build(pose_augmentation)
+        if reconstruct not in ('frame', 'head'):
+            raise ValueError(f"reconstruct must be 'frame' or 'head', got {reconstruct!r}")
+        if not -1 <= background <= 1:
+            raise ValueError(f'background must be in [-1, 1], got {background}')
+        self.reconstruct, self.background = reconstruct, float(background)
+        self.diagnostics = (DriverSensitivityWindow(diagnostics_window)
+                            if diagnostics_window else None)
         self.losses = self._build_losses(losses or {})
         self.resolution = int(self.generator.out_resolution)
         self._check_resolution()
@@ -233,14 +260,28 @@ class Head2HeadAligner(BaseModel):
                 False when the caller augmented the driver already.
 
         Returns:
-            RGB ``(B, 3, R, R)`` in [-1, 1] and head mask ``(B, 1, R, R)``.
+            RGB ``(B, 3, R, R)`` in [-1, 1] (the head over the flat background with
+            ``reconstruct='head'``) and head mask ``(B, 1, R, R)``.
         """
         if augment and self.driver_augmentation is not None:
             driver_img = self.driver_augmentation(driver_img)
+        img, mask, _ = self._render(source_code, driver_img, use_ema)
+        return img, mask
+
+    def _render(self, source_code: torch.Tensor, driver_img: torch.Tensor, use_ema: bool
+                ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """RGB (composited in ``'head'`` mode), mask and the AdaIN parameters."""
         pose = self._module('pose_encoder', use_ema)(driver_img)
         expression = self._module('expression_encoder', use_ema)(driver_img)
         params = self._module('mlp', use_ema)(torch.cat([source_code, pose, expression], dim=1))
-        return self._module('generator', use_ema)(params)
+        img, mask = self._module('generator', use_ema)(params)
+        if self.reconstruct == 'head':
+            img = self.composite(img, mask)
+        return img, mask, params
+
+    def composite(self, img: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``img`` inside ``mask`` over the flat background: ``(B, 3, H, W)``, ``(B, 1, H, W)``."""
+        return torch.lerp(torch.full_like(img, self.background), img, mask.to(img.dtype))
 
     def reenact(self, source_imgs: torch.Tensor, driver_img: torch.Tensor,
                 use_ema: bool = False) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -313,15 +354,24 @@ class Head2HeadAligner(BaseModel):
             self.discriminator.train(was_training)
 
     @staticmethod
-    def _update(wrapper: OptimWrapper, loss: torch.Tensor) -> bool:
+    def _update(wrapper: OptimWrapper, loss: torch.Tensor,
+                inspect: Optional[Callable[[], None]] = None) -> bool:
         """Backward and step; skip the step when the gradients are not finite.
 
+        ``inspect`` is called between backward and step (gradients are there).
         Returns whether the update was applied (or is still accumulating).
         """
         if isinstance(wrapper, AmpOptimWrapper):  # its loss scaler skips non-finite steps
-            wrapper.update_params(loss)
+            wrapper.backward(wrapper.scale_loss(loss))
+            if inspect is not None:
+                inspect()
+            if wrapper.should_update():
+                wrapper.step()
+                wrapper.zero_grad()
             return True
         wrapper.backward(wrapper.scale_loss(loss))
+        if inspect is not None:
+            inspect()
         if not wrapper.should_update():
             return True
         finite = _grads_finite(wrapper.optimizer)
@@ -380,13 +430,21 @@ class Head2HeadAligner(BaseModel):
             raise ValueError('training needs gt_img in every data sample (the target frame)')
         real, gt_mask = targets['gt_img'], targets.get('gt_mask')
         sources, driver = inputs['source_imgs'], inputs['driver_img']
+        if self.reconstruct == 'head':
+            if gt_mask is None:
+                raise ValueError("reconstruct='head' needs gt_mask in every training sample "
+                                 '(load the parsing maps: LoadHead2HeadFrames(with_parsing=True))')
+        if self.pose_augmentation is not None:  # driver, target and mask moved alike
+            driver, real, gt_mask = self.pose_augmentation(driver, real, gt_mask)
+        if self.reconstruct == 'head':
+            real = self.composite(real, gt_mask)
         g_wrapper, d_wrapper = optim_wrapper['generator'], optim_wrapper['discriminator']
         graphs = self.cuda_graphs if self._graphs_usable(real, g_wrapper, d_wrapper) else None
 
         with self._generator_context(g_wrapper):
             if self.driver_augmentation is not None:  # host-side randomness: never graphed
                 driver = self.driver_augmentation(driver)
-            fake, fake_mask = self._run_pass(
+            fake, fake_mask, adain_params = self._run_pass(
                 graphs, 'generator', self._generator_pass,
                 {n: getattr(self, n) for n in (*self.generator_modules, 'identity_encoder')},
                 sources, driver)
@@ -404,7 +462,10 @@ class Head2HeadAligner(BaseModel):
                  if getattr(self, n) is not None},
                 real, fake, fake_mask, *(() if gt_mask is None else (gt_mask, )))
             g_loss = sum(g_out.values())
-        g_applied = self._update(g_wrapper, g_loss)
+        grad_norms: Dict[str, torch.Tensor] = {}
+        g_applied = self._update(g_wrapper, g_loss,
+                                 None if self.diagnostics is None else
+                                 lambda: grad_norms.update(self._grad_norms()))
 
         if self.ema is not None and g_applied:
             self.ema.update_parameters(self._generator_side())
@@ -413,6 +474,11 @@ class Head2HeadAligner(BaseModel):
         log = {k: v.detach() if graphs is None else v.detach().clone()
                for k, v in {**g_out, **d_out}.items()}
         log['skipped_updates'] = torch.tensor(float(not d_applied) + float(not g_applied))
+        if self.diagnostics is not None:
+            # copies: graph outputs are overwritten by the next replay
+            self.diagnostics.add(fake, real, adain_params.to(torch.float32, copy=True))
+            log.update(self.diagnostics.stats())
+            log.update(grad_norms)
         if graphs is not None:  # a count that keeps growing means shapes keep changing
             log['cuda_graph_recordings'] = torch.tensor(float(graphs.recordings))
         return log
@@ -427,9 +493,20 @@ class Head2HeadAligner(BaseModel):
         return fn(*args) if graphs is None else graphs.run(name, fn, modules, args)
 
     def _generator_pass(self, sources: torch.Tensor, driver: torch.Tensor
-                        ) -> Tuple[torch.Tensor, torch.Tensor]:
-        """The generator side on an already augmented driver (the graphed pass)."""
-        return self.animate(self.encode_sources(sources), driver, augment=False)
+                        ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The generator side on an already augmented driver (the graphed pass):
+        RGB, mask and the (detached) AdaIN parameters."""
+        img, mask, params = self._render(self.encode_sources(sources), driver, use_ema=False)
+        return img, mask, params.detach()
+
+    def _grad_norms(self) -> Dict[str, torch.Tensor]:
+        """L2 norm of the gradients of each generator-side part (``grad_norm_<part>``)."""
+        out = {}
+        for name in self.generator_modules:
+            grads = [p.grad for p in getattr(self, name).parameters() if p.grad is not None]
+            if grads:
+                out[f'grad_norm_{name}'] = torch.nn.utils.get_total_norm(grads).float()
+        return out
 
     def _graphs_usable(self, real: torch.Tensor, g_wrapper: OptimWrapper,
                        d_wrapper: OptimWrapper) -> bool:

@@ -1,3 +1,4 @@
 from .identity_hiding_augmentation import IdentityHidingAugmentation
+from .pose_augmentation import PoseAugmentation
 
-__all__ = ['IdentityHidingAugmentation']
+__all__ = ['IdentityHidingAugmentation', 'PoseAugmentation']

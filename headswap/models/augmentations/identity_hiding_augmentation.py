@@ -1,5 +1,5 @@
 import math
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -15,6 +15,24 @@ _RGB2YIQ = ((0.299, 0.587, 0.114), (0.596, -0.274, -0.322), (0.211, -0.523, 0.31
 
 def _uniform(n: int, low: float, high: float, like: torch.Tensor) -> torch.Tensor:
     return torch.empty(n, device=like.device, dtype=torch.float32).uniform_(low, high)
+
+
+def random_affine_theta(n: int, rotation: float, scale: Sequence[float], translation: float,
+                        like: torch.Tensor) -> torch.Tensor:
+    """``(n, 2, 3)`` float32 ``affine_grid`` matrices: rotation up to ``rotation`` degrees,
+    zoom in ``scale`` and shift up to ``translation`` of the side, drawn per sample."""
+    angle = _uniform(n, -rotation, rotation, like) * math.pi / 180
+    zoom = _uniform(n, scale[0], scale[1], like)
+    shift = _uniform(2 * n, -translation, translation, like).view(n, 2) * 2
+    cos, sin = angle.cos() / zoom, angle.sin() / zoom
+    return torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1),
+                        torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+
+
+def affine_warp(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    """Warp ``(B, C, H, W)`` by ``theta`` ``(B, 2, 3)`` (bilinear, border padding)."""
+    grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode='bilinear', padding_mode='border', align_corners=False)
 
 
 @MODELS.register_module()
@@ -36,13 +54,19 @@ class IdentityHidingAugmentation(nn.Module):
         scale: ``(min, max)`` zoom factor.
         translation: Max shift as a fraction of the image side.
         input_range: Value range of the images, kept after jitter.
+        geometry_warmup: Training calls over which rotation, zoom and shift grow
+            linearly from none to the values above (0: full from the start). The
+            geometric part slows early learning most (the driver no longer lines up
+            with the target); colour jitter is always at full strength. With a
+            warm-up the call count is a buffer (``steps``), saved in checkpoints.
 
     Shapes: ``(B, 3, H, W)`` -> ``(B, 3, H, W)``.
     """
 
     def __init__(self, brightness: float = 0.3, contrast: float = 0.3, saturation: float = 0.3,
                  hue: float = 0.05, rotation: float = 10.0, scale: Sequence[float] = (0.9, 1.1),
-                 translation: float = 0.05, input_range: Sequence[float] = (-1., 1.)):
+                 translation: float = 0.05, input_range: Sequence[float] = (-1., 1.),
+                 geometry_warmup: int = 0):
         super().__init__()
         if not 0 <= hue <= 0.5:
             raise ValueError(f'hue must be in [0, 0.5] (a fraction of a turn), got {hue}')
@@ -50,6 +74,11 @@ class IdentityHidingAugmentation(nn.Module):
             brightness, contrast, saturation, hue)
         self.rotation, self.scale, self.translation = rotation, tuple(scale), translation
         self.input_range = (float(input_range[0]), float(input_range[1]))
+        self.geometry_warmup = int(geometry_warmup)
+        # saved only when it matters, so state dicts without a warm-up keep their keys
+        self.register_buffer('steps', torch.zeros((), dtype=torch.long),
+                             persistent=self.geometry_warmup > 0)
+        self._host_steps: Optional[int] = None  # mirror of `steps`: no device sync per call
         rgb2yiq = torch.tensor(_RGB2YIQ)
         self.register_buffer('rgb2yiq', rgb2yiq, persistent=False)
         self.register_buffer('yiq2rgb', torch.linalg.inv(rgb2yiq), persistent=False)
@@ -72,17 +101,31 @@ class IdentityHidingAugmentation(nn.Module):
         yiq = torch.cat([luma, chroma], 1)
         return torch.einsum('ij,bjhw->bihw', self.yiq2rgb.to(x.dtype), yiq).clamp(0, 1)
 
+    def geometry_strength(self) -> float:
+        """Fraction of the configured rotation / zoom / shift in use (the warm-up ramp)."""
+        if self.geometry_warmup <= 0:
+            return 1.0
+        return min(1.0, self.steps_seen() / self.geometry_warmup)
+
+    def steps_seen(self) -> int:
+        if self._host_steps is None:
+            self._host_steps = int(self.steps)
+        return self._host_steps
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:
+        super()._load_from_state_dict(*args, **kwargs)
+        self._host_steps = None  # re-read the loaded count at the next call
+
     def random_affine(self, x: torch.Tensor) -> torch.Tensor:
         """Rotation, zoom and shift per sample (bilinear, border padding)."""
-        b = x.shape[0]
-        angle = _uniform(b, -self.rotation, self.rotation, x) * math.pi / 180
-        zoom = _uniform(b, self.scale[0], self.scale[1], x)
-        shift = _uniform(2 * b, -self.translation, self.translation, x).view(b, 2) * 2
-        cos, sin = angle.cos() / zoom, angle.sin() / zoom
-        theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1),
-                             torch.stack([sin, cos, shift[:, 1]], 1)], 1)
-        grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
-        return F.grid_sample(x, grid, mode='bilinear', padding_mode='border', align_corners=False)
+        k = self.geometry_strength()
+        if k == 0:
+            return x
+        low, high = self.scale
+        theta = random_affine_theta(x.shape[0], self.rotation * k,
+                                    (1 - k * (1 - low), 1 + k * (high - 1)),
+                                    self.translation * k, x)
+        return affine_warp(x, theta)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training:
@@ -90,4 +133,8 @@ class IdentityHidingAugmentation(nn.Module):
         low, high = self.input_range
         x = (x - low) / (high - low)
         x = self.random_affine(self.colour_jitter(x))
+        if self.geometry_warmup > 0:
+            seen = self.steps_seen()
+            self.steps += 1
+            self._host_steps = seen + 1
         return x * (high - low) + low

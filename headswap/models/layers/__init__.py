@@ -1,9 +1,11 @@
 """Small building blocks shared by several networks."""
 from .ema import ForeachExponentialMovingAverage
 from .image_input import ImageNetInput
+from .running_standardization import RunningStandardization
 from .spectral_norm import apply_spectral_norm, warm_up_spectral_norm
 
 __all__ = [
-    'ForeachExponentialMovingAverage', 'ImageNetInput', 'apply_spectral_norm',
+    'ForeachExponentialMovingAverage', 'ImageNetInput', 'RunningStandardization',
+    'apply_spectral_norm',
     'warm_up_spectral_norm'
 ]

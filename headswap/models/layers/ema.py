@@ -16,9 +16,30 @@ class ForeachExponentialMovingAverage(ExponentialMovingAverage):
     sync to read the step counter: a training step of the aligner launches
     ~1,000 fewer kernels, which matters when the step is bound by the host
     (batch 1 per GPU).
+
+    ``gamma``: optional momentum annealing with the formula of mmengine's
+    :class:`MomentumAnnealingEMA`, ``max(momentum, gamma / (gamma + steps))``: the
+    average follows the weights closely early in training (a checkpoint of iteration
+    1,000 is evaluated with weights of about iteration 1,000, not half its random
+    start) and settles at ``momentum``. None: a constant ``momentum``.
     """
 
     _host_steps: Optional[int] = None
+
+    def __init__(self, model: nn.Module, momentum: float = 0.0002, interval: int = 1,
+                 device: Optional[torch.device] = None, update_buffers: bool = False,
+                 gamma: Optional[float] = None) -> None:
+        super().__init__(model, momentum=momentum, interval=interval, device=device,
+                         update_buffers=update_buffers)
+        if gamma is not None and gamma <= 0:
+            raise ValueError(f'EMA gamma must be > 0 (or None), got {gamma}')
+        self.gamma = gamma
+
+    def momentum_at(self, steps: int) -> float:
+        """The momentum of update number ``steps``."""
+        if self.gamma is None:
+            return self.momentum
+        return max(self.momentum, self.gamma / (self.gamma + steps))
 
     @torch.no_grad()
     def update_parameters(self, model: nn.Module) -> None:
@@ -37,7 +58,7 @@ class ForeachExponentialMovingAverage(ExponentialMovingAverage):
                 if steps == 0:
                     torch._foreach_copy_(avg, cur)
                 else:
-                    torch._foreach_lerp_(avg, cur, self.momentum)
+                    torch._foreach_lerp_(avg, cur, self.momentum_at(steps))
         if not self.update_buffers:
             pairs = list(zip(self.module.buffers(), model.buffers()))
             if pairs:

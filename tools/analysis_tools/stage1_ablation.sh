@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Stage-1 learning ablation: variants of the aligner trained side by side on one GPU for
+# the same wall-clock budget on the bundled sample, each scored on held-out frames by
+# learning_check.py (against the mean face). Evidence for docs/en/stage1_learning.md.
+#
+#   tools/analysis_tools/stage1_ablation.sh OUT_DIR BUDGET_S [VARIANT ...]
+#
+# Variants (cfg-options of configs/head2head/head2head_aligner_lpd-arcface-r100_6xb1-1000k_voxceleb2-512.py):
+#   paper      the paper's setting as configured before the stage-1 learning fix
+#   head       reconstruct='head' (the head over a flat background, as LPD's generator)
+#   pose       head + the driver's geometric augmentation moved onto driver and target
+#              alike (PoseAugmentation); the driver-only part keeps colour jitter
+#   pose-frame pose without head (the whole frame is reconstructed)
+#   pose-nosn  pose + no spectral norm in the three trainable encoders
+#   pose-lr10  pose + 10x learning rate on the pose / expression encoders and the MLP
+#   pose-in    pose + the MLP's input standardised by running statistics (mlp.input_norm)
+#   pose-in-lr10  pose-in + pose-lr10
+# CONFIG=... picks another base config (e.g. the tiny one on a CPU).
+# Extra options for every variant: ARGS="--amp ..." (learning_check.py arguments), e.g.
+# ARGS="--amp --cfg-options1 model.cuda_graphs=True".
+set -uo pipefail
+OUT=$1; BUDGET=$2; shift 2
+VARIANTS=("$@")
+[ ${#VARIANTS[@]} -gt 0 ] || VARIANTS=(paper head pose pose-frame pose-nosn pose-lr10)
+DIR=$(cd "$(dirname "$0")/../.." && pwd)
+PY=${PYTHON:-python3}
+CONFIG=${CONFIG:-configs/head2head/head2head_aligner_lpd-arcface-r100_6xb1-1000k_voxceleb2-512.py}
+PAPER_AUG=(model.reconstruct=frame model.pose_augmentation=None model.driver_augmentation.rotation=10.0
+           model.driver_augmentation.translation=0.05 "model.driver_augmentation.scale=(0.9,1.1)")
+POSE=(model.reconstruct=head model.pose_augmentation.type=PoseAugmentation
+      model.driver_augmentation.rotation=0.0 model.driver_augmentation.translation=0.0
+      "model.driver_augmentation.scale=(1.0,1.0)")
+LR10=(optim_wrapper.generator.paramwise_cfg.custom_keys.pose_encoder.lr_mult=10.0
+      optim_wrapper.generator.paramwise_cfg.custom_keys.expression_encoder.lr_mult=10.0
+      optim_wrapper.generator.paramwise_cfg.custom_keys.mlp.lr_mult=10.0)
+options() {
+    case $1 in
+    paper) echo "${PAPER_AUG[@]}" ;;
+    head) echo "${PAPER_AUG[@]} model.reconstruct=head" ;;
+    pose) echo "${POSE[@]}" ;;
+    pose-frame) echo "${POSE[@]} model.reconstruct=frame" ;;
+    pose-nosn) echo "${POSE[@]} model.pose_encoder.spectral_norm=False model.expression_encoder.spectral_norm=False model.portrait_encoder.spectral_norm=False" ;;
+    pose-lr10) echo "${POSE[@]} ${LR10[@]}" ;;
+    pose-in) echo "${POSE[@]} model.mlp.input_norm=True" ;;
+    pose-in-lr10) echo "${POSE[@]} model.mlp.input_norm=True ${LR10[@]}" ;;
+    *) echo "unknown variant $1" >&2; return 1 ;;
+    esac
+}
+mkdir -p "$OUT"
+pids=()
+for v in "${VARIANTS[@]}"; do
+    opts=$(options "$v") || exit 2
+    # shellcheck disable=SC2086
+    (cd "$DIR" && "$PY" tools/analysis_tools/learning_check.py --stages 1 --budget "$BUDGET" \
+        --random-weights --out "$OUT/$v" --stage1-config "$CONFIG" ${ARGS:-} \
+        --cfg-options1 $opts model.ema.gamma=20 > "$OUT/$v.log" 2>&1; echo "$v exit $?" >> "$OUT/$v.log") &
+    pids+=($!)
+done
+wait "${pids[@]}"
+for v in "${VARIANTS[@]}"; do
+    echo "### $v"; tail -n 1 "$OUT/$v.log"; sed -n '/^| output/,/^$/p' "$OUT/$v/report.md" 2>/dev/null
+done
