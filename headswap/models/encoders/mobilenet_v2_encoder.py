@@ -8,7 +8,8 @@ from torchvision.ops.misc import Conv2dNormActivation
 
 from headswap.registry import MODELS
 from ..frozen.pretrained import load_pretrained
-from ..layers import ImageNetInput, apply_spectral_norm
+from ..layers import ImageNetInput, apply_spectral_norm, norm_2d_factory
+from ..layers.norm import BN_STATISTICS
 from ._kshot import encode_kshot
 
 __all__ = ['MobileNetV2Encoder']
@@ -39,7 +40,12 @@ class MobileNetV2Encoder(nn.Module):
         input_size: Images are resized to this side first (None: as given).
         spectral_norm: Spectral-normalise every conv and linear layer.
         checkpoint: Optional torchvision ImageNet state dict (path or URL),
-            loaded before spectral norm is applied.
+            loaded before spectral norm is applied. With ``norm_cfg`` GN the
+            BatchNorm affine weights initialise the GroupNorm ones and the BN
+            statistics are dropped.
+        norm_cfg: ``dict(type='BN')`` (torchvision's layers) or ``dict(type='GN')``
+            (:func:`headswap.models.layers.build_norm_2d`): GroupNorm keeps what
+            tells two drivers apart at one sample per GPU.
 
     Shapes: ``(B, 3, H, W)`` or ``(B, K, 3, H, W)`` in [-1, 1] -> ``(B, out_channels)``.
     """
@@ -47,21 +53,23 @@ class MobileNetV2Encoder(nn.Module):
     def __init__(self, out_channels: int = 256, width_mult: float = 1.0,
                  settings: Sequence[Sequence[int]] = _SETTINGS, stem_channels: int = 32,
                  last_channels: int = 1280, input_size: Optional[int] = 256,
-                 spectral_norm: bool = True, checkpoint: Optional[str] = None):
+                 spectral_norm: bool = True, checkpoint: Optional[str] = None,
+                 norm_cfg: dict = dict(type='BN')):
         super().__init__()
         self.out_channels = out_channels
         self.input = ImageNetInput(input_size)
+        norm = norm_2d_factory(norm_cfg)
         in_ch = _make_divisible(stem_channels * width_mult, 8)
         last = _make_divisible(last_channels * max(1.0, width_mult), 8)
-        layers = [Conv2dNormActivation(3, in_ch, stride=2, norm_layer=nn.BatchNorm2d,
+        layers = [Conv2dNormActivation(3, in_ch, stride=2, norm_layer=norm,
                                        activation_layer=nn.ReLU6)]
         for t, c, n, s in settings:
             out_ch = _make_divisible(c * width_mult, 8)
             for i in range(n):
                 layers.append(InvertedResidual(in_ch, out_ch, s if i == 0 else 1, expand_ratio=t,
-                                               norm_layer=nn.BatchNorm2d))
+                                               norm_layer=norm))
                 in_ch = out_ch
-        layers.append(Conv2dNormActivation(in_ch, last, kernel_size=1, norm_layer=nn.BatchNorm2d,
+        layers.append(Conv2dNormActivation(in_ch, last, kernel_size=1, norm_layer=norm,
                                            activation_layer=nn.ReLU6))
         self.features = nn.Sequential(*layers)
         self.head = nn.Linear(last, out_channels)
@@ -77,7 +85,7 @@ class MobileNetV2Encoder(nn.Module):
                 nn.init.kaiming_normal_(m.weight, mode='fan_out')
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
+            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
             elif isinstance(m, nn.Linear):
@@ -85,8 +93,10 @@ class MobileNetV2Encoder(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def _features_only(self, state: dict) -> dict:
-        state = {k: v for k, v in state.items() if not k.startswith('classifier.')}
-        state.update({k: v for k, v in self.state_dict().items() if k.startswith('head.')})
+        own = self.state_dict()
+        state = {k: v for k, v in state.items() if not k.startswith('classifier.')
+                 and (k in own or not k.endswith(BN_STATISTICS))}
+        state.update({k: v for k, v in own.items() if k.startswith('head.')})
         return state
 
     def backbone_parameters(self) -> int:

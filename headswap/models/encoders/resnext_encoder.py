@@ -6,7 +6,8 @@ from torchvision.models.resnet import Bottleneck, conv1x1
 
 from headswap.registry import MODELS
 from ..frozen.pretrained import load_pretrained
-from ..layers import ImageNetInput, apply_spectral_norm
+from ..layers import ImageNetInput, apply_spectral_norm, norm_2d_factory
+from ..layers.norm import BN_STATISTICS
 from ._kshot import encode_kshot
 
 __all__ = ['ResNeXtEncoder']
@@ -35,7 +36,12 @@ class ResNeXtEncoder(nn.Module):
         spectral_norm: Spectral-normalise every conv and linear layer, as the
             supplement does for all operators.
         checkpoint: Optional torchvision ImageNet state dict (path or URL),
-            loaded before spectral norm is applied.
+            loaded before spectral norm is applied. With ``norm_cfg`` GN the
+            BatchNorm affine weights initialise the GroupNorm ones and the BN
+            statistics are dropped.
+        norm_cfg: ``dict(type='BN')`` (torchvision's layers) or ``dict(type='GN')``
+            (:func:`headswap.models.layers.build_norm_2d`): GroupNorm keeps what
+            tells two images apart at one sample per GPU.
 
     Shapes: ``(B, 3, H, W)`` or ``(B, K, 3, H, W)`` in [-1, 1] -> ``(B, out_channels)``.
     """
@@ -43,12 +49,14 @@ class ResNeXtEncoder(nn.Module):
     def __init__(self, out_channels: int = 512, depths: Sequence[int] = (3, 4, 6, 3),
                  stem_channels: int = 64, base_channels: int = 64, groups: int = 32,
                  width_per_group: int = 4, input_size: Optional[int] = 256,
-                 spectral_norm: bool = True, checkpoint: Optional[str] = None):
+                 spectral_norm: bool = True, checkpoint: Optional[str] = None,
+                 norm_cfg: dict = dict(type='BN')):
         super().__init__()
         self.out_channels = out_channels
         self.input = ImageNetInput(input_size)
+        norm = norm_2d_factory(norm_cfg)
         self.conv1 = nn.Conv2d(3, stem_channels, 7, 2, 3, bias=False)
-        self.bn1 = nn.BatchNorm2d(stem_channels)
+        self.bn1 = norm(stem_channels)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, 2, 1)
         inplanes = stem_channels
@@ -59,11 +67,12 @@ class ResNeXtEncoder(nn.Module):
             downsample = None
             if stride != 1 or inplanes != planes * Bottleneck.expansion:
                 downsample = nn.Sequential(conv1x1(inplanes, planes * Bottleneck.expansion, stride),
-                                           nn.BatchNorm2d(planes * Bottleneck.expansion))
-            blocks = [Bottleneck(inplanes, planes, stride, downsample, groups, width_per_group)]
+                                           norm(planes * Bottleneck.expansion))
+            blocks = [Bottleneck(inplanes, planes, stride, downsample, groups, width_per_group,
+                                 norm_layer=norm)]
             inplanes = planes * Bottleneck.expansion
-            blocks += [Bottleneck(inplanes, planes, groups=groups, base_width=width_per_group)
-                       for _ in range(1, depth)]
+            blocks += [Bottleneck(inplanes, planes, groups=groups, base_width=width_per_group,
+                                  norm_layer=norm) for _ in range(1, depth)]
             name = f'layer{i + 1}'
             self.add_module(name, nn.Sequential(*blocks))
             self.stage_names.append(name)
@@ -79,14 +88,16 @@ class ResNeXtEncoder(nn.Module):
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
-            elif isinstance(m, nn.BatchNorm2d):
+            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
 
     def _backbone_only(self, state: dict) -> dict:
-        """torchvision's state dict without ``fc``, plus our own (untouched) head."""
-        state = {k: v for k, v in state.items() if not k.startswith('fc.')}
+        """torchvision's state dict without ``fc`` (and without BN statistics for GN), plus
+        our own (untouched) head."""
         own = self.state_dict()
+        state = {k: v for k, v in state.items() if not k.startswith('fc.')
+                 and (k in own or not k.endswith(BN_STATISTICS))}
         state.update({k: v for k, v in own.items() if k.startswith('head.')})
         return state
 
