@@ -3,18 +3,21 @@
 #   python tools/train.py configs/head2head/head2head_aligner_tiny_1xb2-1k_sample-32.py
 _base_ = ['head2head_aligner_lpd-arcface-r100_6xb1-1000k_voxceleb2-512.py']
 
+# GroupNorm in the trainable encoders, as the one-GPU 512 config (BatchNorm over 2 samples
+# of 1x1 maps keeps little of what tells drivers apart: docs/en/stage1_learning.md)
+tiny_norm = dict(type='GN')
 model = dict(
     portrait_encoder=dict(
         out_channels=16, depths=(1, 1, 1, 1), stem_channels=8, base_channels=4, groups=2,
-        width_per_group=32, input_size=None),
+        width_per_group=32, input_size=None, norm_cfg=tiny_norm),
     identity_encoder=dict(
         depths=(1, 1, 1, 1), base_channels=4, embedding_dim=16, input_size=32, checkpoint=None),
     pose_encoder=dict(
         out_channels=8, width_mult=0.25, settings=((1, 8, 1, 1), (6, 8, 1, 2), (6, 16, 1, 2)),
-        last_channels=32, input_size=None),
+        last_channels=32, input_size=None, norm_cfg=tiny_norm),
     expression_encoder=dict(
         out_channels=8, width_mult=0.25, settings=((1, 8, 1, 1), (6, 8, 1, 2), (6, 16, 1, 2)),
-        last_channels=32, input_size=None),
+        last_channels=32, input_size=None, norm_cfg=tiny_norm),
     mlp=dict(hidden_channels=32),
     generator=dict(channels=(16, 16, 8, 8), num_res_blocks=1, out_resolution=32),
     discriminator=dict(base_channels=8, max_channels=16, num_layers=2),

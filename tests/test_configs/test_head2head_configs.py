@@ -15,6 +15,8 @@ CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'head2head', '*.py'))) + [
 PAPER = osp.join(ROOT, 'configs', 'head2head_aligner.py')
 FT = osp.join(ROOT, 'configs', 'head2head',
               'head2head_aligner_lpd-arcface-r100_1xb1-ft600_subject-512.py')
+ONE_GPU = osp.join(ROOT, 'configs', 'head2head',
+                   'head2head_aligner_lpd-gn-arcface-r100_1xb1-200k_talking-heads-512.py')
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
@@ -44,6 +46,28 @@ def test_paper_setting_builds_with_reference_encoder_sizes():
     assert model.mlp.fc1.out_features == 768
     assert model.mlp.out_channels == model.generator.num_adain_params
     assert model.data_preprocessor.resolution == 512
+
+
+def test_one_gpu_config_is_the_paper_model_with_group_norm_encoders():
+    import torch.nn as nn
+    cfg = load_config(ONE_GPU)
+    assert cfg.train_dataloader.batch_size == 1 and cfg.sync_bn is None
+    assert cfg.model.cuda_graphs and cfg.model.ema.gamma == 20
+    assert 'DriverSensitivityHook' in {h['type'] for h in cfg.custom_hooks}
+    paper = load_config(PAPER)
+    assert cfg.model.generator == paper.model.generator and cfg.model.mlp == paper.model.mlp
+    assert cfg.optim_wrapper == paper.optim_wrapper
+    cfg.model.identity_encoder.checkpoint = None
+    cfg.model.vgg.checkpoint = None
+    init_default_scope('headswap')
+    model = MODELS.build(cfg.model)
+    for name in ('portrait_encoder', 'pose_encoder', 'expression_encoder'):
+        part = getattr(model, name)
+        assert not any(isinstance(m, nn.BatchNorm2d) for m in part.modules()), name
+        assert any(isinstance(m, nn.GroupNorm) for m in part.modules()), name
+    # same networks otherwise: GroupNorm has as many affine parameters as BatchNorm
+    assert model.portrait_encoder.backbone_parameters() == 22_979_904
+    assert model.pose_encoder.backbone_parameters() == 2_223_872
 
 
 def test_fine_tuning_config():

@@ -1,0 +1,39 @@
+# HeSer stage 1 on ONE GPU, one sample per step: the paper's model with GroupNorm in the
+# trainable encoders (our design decision, docs/en/stage1_learning.md).
+#
+# Why: with one sample per GPU and no SyncBN across GPUs, BatchNorm normalises each channel
+# over the positions of a single image, and the encoders' global pooling then sees channels
+# whose mean is always zero: the pose and expression embeddings of two drivers hardly differ
+# (about a third of what GroupNorm keeps, tests/test_models/test_layers/test_norm.py), so the
+# generator draws one mean face whatever the driver, and evaluation (running statistics)
+# computes another function than training did. GroupNorm keeps what tells two drivers apart
+# at any batch size and is the same function in training and evaluation.
+#
+#   python tools/train.py configs/head2head/head2head_aligner_lpd-gn-arcface-r100_1xb1-200k_talking-heads-512.py --amp
+#
+# The paper's exact setting (BatchNorm + SyncBN over 6 GPUs) stays in
+# head2head_aligner_lpd-arcface-r100_6xb1-1000k_voxceleb2-512.py.
+_base_ = ['head2head_aligner_lpd-arcface-r100_6xb1-1000k_voxceleb2-512.py']
+
+encoder_norm = dict(type='GN')
+model = dict(
+    portrait_encoder=dict(norm_cfg=encoder_norm),
+    pose_encoder=dict(norm_cfg=encoder_norm),
+    expression_encoder=dict(norm_cfg=encoder_norm),
+    # the average follows the weights closely early on (momentum max(0.001, 20 / (20 + n))),
+    # so that an early checkpoint evaluated through its EMA is not mostly its random start
+    ema=dict(momentum=0.001, interval=1, gamma=20),
+    # one GPU at batch 1 is bound by kernel launches: replay the passes as CUDA graphs
+    # (ignored with a warning on a CPU; not with DDP - set model.cuda_graphs=False there)
+    cuda_graphs=True)
+sync_bn = None  # no BatchNorm left in the trainable parts
+
+train_dataloader = dict(batch_size=1)
+train_cfg = dict(max_iters=200_000)
+default_hooks = dict(logger=dict(interval=50), checkpoint=dict(interval=5000))
+custom_hooks = [
+    dict(type='RNGStateHook'),
+    dict(type='NonFiniteLossHook'),
+    # a warning when outputs stop following their drivers (one face for every input)
+    dict(type='DriverSensitivityHook', threshold=0.1, start_iter=2000, interval=1000),
+]
