@@ -42,3 +42,19 @@ def test_foreach_ema_resumes_its_step_counter():
     w_avg = fresh.module[0].weight
     assert not torch.allclose(w_avg, net[0].weight)
     assert int(fresh.steps) == 3
+
+
+def test_foreach_ema_momentum_annealing_matches_mmengine():
+    from mmengine.model import MomentumAnnealingEMA
+    net = _net()
+    ref = MomentumAnnealingEMA(copy.deepcopy(net), momentum=0.01, gamma=3)
+    ours = ForeachExponentialMovingAverage(copy.deepcopy(net), momentum=0.01, gamma=3)
+    for step in range(6):
+        with torch.no_grad():
+            for p in net.parameters():
+                p.add_(torch.randn_like(p))
+        ref.update_parameters(net)
+        ours.update_parameters(net)
+        for (k, a), (_, b) in zip(ref.state_dict().items(), ours.state_dict().items()):
+            torch.testing.assert_close(a, b, msg=f'{step} {k}')
+    assert ours.momentum_at(0) == 1.0 and ours.momentum_at(10**6) == 0.01
