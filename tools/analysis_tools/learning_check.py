@@ -24,7 +24,8 @@ Each is printed beside trivial baselines measured in the same run on the same fr
 **mean face** (per-pixel mean of the training targets) and, for stage 2, the **paste**
 (synthesised head and scene put together with no blending, the hole filled with the scene's
 mean colour). Image grids (driver, outputs, target, mean face) go to ``OUT/stage*/``; the
-numbers to ``OUT/report.json`` and ``OUT/report.md``.
+numbers to ``OUT/report.json`` and ``OUT/report.md``; the stage-1 held-out images (uint8
+drivers, targets, outputs and masks) to ``OUT/stage1/stage1_held_out.npz``.
 
 ``--parallel`` trains both stages at once in two processes (one GPU has room for both). On a
 CPU use tiny configs, e.g. ``--stage1-config configs/head2head/head2head_aligner_tiny_...``.
@@ -318,11 +319,16 @@ def evaluate_stage1(model, cfg, data_root: str, train_ann: str, held_ann: str, k
     driver_points = None if scorer is None else scorer(h_imgs)
     results = {}
     grids = [h_imgs]
+    arrays = dict(driver=h_imgs, target=targets, target_mask=h_masks)
     for name in variants:
         out = torch.cat(outputs[name][0])
         masks = torch.cat(outputs[name][1])
         results[name] = score_stage1(out, masks, targets, h_masks, scorer, driver_points)
         grids.append(out)
+        arrays.update({name: out, f'{name}_mask': masks})
+    # the held-out images themselves, to look at or to score again elsewhere
+    np.savez_compressed(osp.join(out_dir, 'stage1_held_out.npz'),
+                        **{k: v.numpy() for k, v in arrays.items()})
     mean = train_targets.float().mean(0, keepdim=True).round().to(torch.uint8)
     mean_mask = tr_masks.mean(0, keepdim=True)
     n = len(held_rows)

@@ -15,6 +15,7 @@
 #   pose-lr10  pose + 10x learning rate on the pose / expression encoders and the MLP
 #   pose-in    pose + the MLP's input standardised by running statistics (mlp.input_norm)
 #   pose-in-lr10  pose-in + pose-lr10
+#   pose-in-nosnmlp  pose-in without spectral norm in the AdaIN MLP
 # CONFIG=... picks another base config (e.g. the tiny one on a CPU).
 # Extra options for every variant: ARGS="--amp ..." (learning_check.py arguments), e.g.
 # ARGS="--amp --cfg-options1 model.cuda_graphs=True".
@@ -43,6 +44,7 @@ options() {
     pose-lr10) echo "${POSE[@]} ${LR10[@]}" ;;
     pose-in) echo "${POSE[@]} model.mlp.input_norm=True" ;;
     pose-in-lr10) echo "${POSE[@]} model.mlp.input_norm=True ${LR10[@]}" ;;
+    pose-in-nosnmlp) echo "${POSE[@]} model.mlp.input_norm=True model.mlp.spectral_norm=False" ;;
     *) echo "unknown variant $1" >&2; return 1 ;;
     esac
 }

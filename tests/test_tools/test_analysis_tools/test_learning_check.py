@@ -1,0 +1,50 @@
+"""tools/analysis_tools/learning_check.py on the bundled sample with the tiny configs (CPU)."""
+import json
+
+import cv2
+import numpy as np
+
+from tests.conftest import run_tool
+
+TINY1 = 'configs/head2head/head2head_aligner_tiny_1xb2-1k_sample-32.py'
+TINY2 = 'configs/head2scene/head2scene_vgg19-unet5_1xb2-20_tiny-64x64.py'
+
+
+def test_learning_check_reports_both_stages_against_trivial_baselines(tmp_path):
+    out = tmp_path / 'check'
+    proc = run_tool(['tools/analysis_tools/learning_check.py', '--budget', '4',
+                     '--random-weights', '--out', str(out), '--stage1-config', TINY1,
+                     '--stage2-config', TINY2, '--tile', '48'], timeout=900)
+    report = json.loads((out / 'report.json').read_text())
+    split = report['split']
+    # every 4th frame of each clip of >= 8 frames is held out: 10 of carphone/pristine's 40,
+    # 2 of carphone/distorted's 8; the single astronaut photo trains
+    assert (split['train_frames'], split['held_out_frames']) == (37, 12)
+    s1, s2 = report['stage1'], report['stage2']
+    assert s1['train']['iterations'] > 0 and s2['train']['iterations'] > 0
+    assert set(s1['results']) == {'raw', 'ema', 'mean face'}
+    assert set(s2['results']) == {'blender', 'paste', 'mean frame'}
+    mean = s1['results']['mean face']
+    assert mean['driver_sensitivity'] == 0.0 and mean['own_target_nearest'] == '1/12'
+    for row in s1['results'].values():
+        assert 5 < row['psnr_whole'] < 60 and 0 <= row['ssim_head'] <= 1
+        assert row['akd'] is not None and row['akd'] > 0  # the offline landmarker ran
+    for row in s2['results'].values():
+        assert 5 < row['psnr_whole'] < 60
+    assert '| mean face |' in proc.stdout and '| blender |' in proc.stdout
+    # grids: one row per held-out frame (+ a header), one column per image kind
+    grid = cv2.imread(str(out / 'stage1' / 'stage1_held_out.png'))
+    assert grid.shape[0] == 24 + 12 * 48 and grid.shape[1] == 5 * 48
+    assert cv2.imread(str(out / 'stage2' / 'stage2_held_out.png')) is not None
+    # the held-out images themselves: the targets are the held-out frames
+    arrays = np.load(out / 'stage1' / 'stage1_held_out.npz')
+    assert arrays['raw'].shape == arrays['target'].shape == (12, 3, 32, 32)
+    assert arrays['raw'].dtype == np.uint8 and not np.array_equal(arrays['raw'], arrays['target'])
+
+
+def test_learning_check_bad_data_root_is_one_line(tmp_path):
+    proc = run_tool(['tools/analysis_tools/learning_check.py', '--budget', '1', '--data-root',
+                     str(tmp_path / 'missing'), '--out', str(tmp_path / 'o')], check=False)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and 'index.json: no such file' in lines[0], proc.stderr
