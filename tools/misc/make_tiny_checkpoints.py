@@ -1,6 +1,6 @@
 """Tiny stage checkpoints for the quick start, the demo and the tests (CPU, minutes).
 
-    python tools/misc/make_tiny_checkpoints.py [--iters 300] [--out checkpoints/tiny]
+    python tools/misc/make_tiny_checkpoints.py [--iters 1000] [--out checkpoints/tiny]
 
 Trains the tiny stage-1 config (32x32) and the tiny stage-2 config (64x64) on the bundled
 sample ``data/sample`` for ``--iters`` iterations each and copies the final checkpoints to
@@ -8,8 +8,9 @@ sample ``data/sample`` for ``--iters`` iterations each and copies the final chec
 ``configs/inference/headswap_offline_tiny-64.py`` names. ``--iters 0`` saves freshly
 initialised models instead (tests; the swaps are noise).
 
-Tiny models trained for minutes on 49 frames only show that the pipeline runs end to end:
-real swaps need both stages trained on real data at 512x512 (configs/head2head_aligner.py,
+Tiny models trained for a few minutes on 49 frames draw a blurry face of the source person
+and blend it into the target: they show the pipeline end to end, not HeSer's quality. Real
+swaps need both stages trained on real data at 512x512 (configs/head2head_aligner.py,
 configs/head2scene_blender.py).
 """
 import argparse
@@ -30,7 +31,7 @@ STAGES = {
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Make tiny stage checkpoints on data/sample')
-    parser.add_argument('--iters', type=int, default=300,
+    parser.add_argument('--iters', type=int, default=1000,
                         help='training iterations per stage (0: untrained, for tests)')
     parser.add_argument('--out', default='checkpoints/tiny', help='output folder')
     parser.add_argument('--work-dir', default='work_dirs/tiny_checkpoints',
@@ -70,7 +71,7 @@ def _train(config: str, work_dir: str, iters: int, seed: int) -> str:
     return osp.join(work_dir, f'iter_{iters}.pth')
 
 
-def make_tiny_checkpoints(out: str, iters: int = 300,
+def make_tiny_checkpoints(out: str, iters: int = 1000,
                           work_dir: str = 'work_dirs/tiny_checkpoints',
                           seed: int = 0) -> Dict[str, str]:
     """Write both tiny checkpoints into ``out``; returns ``{file name: path}``."""
