@@ -1,5 +1,4 @@
 """Training hooks of the stage-1 learning work: collapse warnings and wall-clock budgets."""
-import logging
 import os.path as osp
 import re
 from types import SimpleNamespace
@@ -44,8 +43,9 @@ def test_driver_sensitivity_hook_warns_on_collapse_only():
 def test_time_budget_stops_with_a_checkpoint_that_resumes(tmp_path):
     config = tmp_path / 'budget.py'
     config.write_text(f"_base_ = [{SYNTHETIC!r}]\n"
-                      "custom_hooks = [dict(type='RNGStateHook'),\n"
-                      "                dict(type='TimeBudgetHook', seconds=1e-3, check_interval=3)]\n"
+                      "custom_hooks = [\n"
+                      "    dict(type='RNGStateHook'),\n"
+                      "    dict(type='TimeBudgetHook', seconds=1e-3, check_interval=3)]\n"
                       "default_hooks = dict(logger=dict(interval=1))\n")
     work = tmp_path / 'work'
     proc = run_tool(['tools/train.py', str(config), '--work-dir', str(work)])

@@ -125,7 +125,8 @@ def split_index(data_root: str, every: int, out_dir: str) -> Tuple[str, str, dic
 
 def load_frames(data_root: str, rows: Sequence[dict], size: int
                 ) -> Tuple[torch.Tensor, torch.Tensor, np.ndarray]:
-    """uint8 ``(N, 3, S, S)`` frames, float ``(N, 1, S, S)`` head masks, ``(N, 68, 2)`` landmarks."""
+    """uint8 ``(N, 3, S, S)`` frames, float ``(N, 1, S, S)`` head masks and ``(N, 68, 2)``
+    landmarks (scaled to ``size``)."""
     import cv2
 
     from headswap.structures.face_labels import head_mask
@@ -367,7 +368,8 @@ def evaluate_stage2(model, cfg, data_root: str, train_ann: str, held_ann: str, o
         edit, head = out['edit_mask'], out['head_mask']
         img_t, img_a = inputs['target_img'], inputs['head_img']
         keep = 1 - edit
-        fill = (img_t * keep).sum((2, 3), keepdim=True) / keep.sum((2, 3), keepdim=True).clamp_min(1)
+        fill = ((img_t * keep).sum((2, 3), keepdim=True)
+                / keep.sum((2, 3), keepdim=True).clamp_min(1))
         paste = keep * img_t + edit * (head * img_a + (1 - head) * fill)
         preds.append(_uint8(out['pred']))
         gts.append(_uint8(img_t))

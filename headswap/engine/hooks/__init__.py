@@ -5,6 +5,6 @@ from .time_budget_hook import TimeBudgetHook
 from .visualization_hook import ImageGridHook
 
 __all__ = [
-    'DriverSensitivityHook', 'ImageGridHook', 'NonFiniteLossError', 'NonFiniteLossHook', 'RNGStateHook',
-    'TimeBudgetHook'
+    'DriverSensitivityHook', 'ImageGridHook', 'NonFiniteLossError', 'NonFiniteLossHook',
+    'RNGStateHook', 'TimeBudgetHook'
 ]
