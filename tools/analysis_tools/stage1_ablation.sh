@@ -16,6 +16,9 @@
 #   pose-in    pose + the MLP's input standardised by running statistics (mlp.input_norm)
 #   pose-in-lr10  pose-in + pose-lr10
 #   pose-in-nosnmlp  pose-in without spectral norm in the AdaIN MLP
+#   gn         GroupNorm in the three trainable encoders (as the 1-GPU config)
+#   gn-warmup  gn + 2000 iterations without the adversarial / D feature-matching terms
+#   gn-nosnmlp gn + no spectral norm in the AdaIN MLP
 # CONFIG=... picks another base config (e.g. the tiny one on a CPU).
 # Extra options for every variant: ARGS="--amp ..." (learning_check.py arguments), e.g.
 # ARGS="--amp --cfg-options1 model.cuda_graphs=True".
@@ -31,6 +34,8 @@ PAPER_AUG=(model.reconstruct=frame model.pose_augmentation=None model.driver_aug
 POSE=(model.reconstruct=head model.pose_augmentation.type=PoseAugmentation
       model.driver_augmentation.rotation=0.0 model.driver_augmentation.translation=0.0
       "model.driver_augmentation.scale=(1.0,1.0)")
+GN=(model.portrait_encoder.norm_cfg.type=GN model.pose_encoder.norm_cfg.type=GN
+    model.expression_encoder.norm_cfg.type=GN)
 LR10=(optim_wrapper.generator.paramwise_cfg.custom_keys.pose_encoder.lr_mult=10.0
       optim_wrapper.generator.paramwise_cfg.custom_keys.expression_encoder.lr_mult=10.0
       optim_wrapper.generator.paramwise_cfg.custom_keys.mlp.lr_mult=10.0)
@@ -45,6 +50,9 @@ options() {
     pose-in) echo "${POSE[@]} model.mlp.input_norm=True" ;;
     pose-in-lr10) echo "${POSE[@]} model.mlp.input_norm=True ${LR10[@]}" ;;
     pose-in-nosnmlp) echo "${POSE[@]} model.mlp.input_norm=True model.mlp.spectral_norm=False" ;;
+    gn) echo "${PAPER_AUG[@]} ${GN[@]}" ;;
+    gn-warmup) echo "${PAPER_AUG[@]} ${GN[@]} model.gan_warmup=2000" ;;
+    gn-nosnmlp) echo "${PAPER_AUG[@]} ${GN[@]} model.mlp.spectral_norm=False" ;;
     *) echo "unknown variant $1" >&2; return 1 ;;
     esac
 }

@@ -139,8 +139,11 @@ def train_aligner(args, held_out: bool) -> None:
         return dict(inputs=dict(source_imgs=[imgs[s] for s in srcs],
                                 driver_img=[imgs[i] for i in frames]), data_samples=samples)
 
+    from mmengine.logging import MessageHub
+    hub = MessageHub.get_current_instance()
     start = time.perf_counter()
     for it in range(1, args.iters + 1):
+        hub.update_info('iter', it - 1)  # as the Runner does (model.gan_warmup counts on it)
         if held_out:
             frame = int(rng.choice(train))
             srcs = [rng.choice([i for i in train if i != frame], 2, replace=False)]

@@ -4,6 +4,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Un
 
 import torch
 import torch.nn as nn
+from mmengine.logging import MessageHub
 from mmengine.model import BaseModel, is_model_wrapper
 from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
 
@@ -19,6 +20,8 @@ ModuleCfg = Union[dict, nn.Module]
 
 # names of model.losses; each logs as `loss_<name>` (`gan`: `loss_g_adv`, `loss_d_adv`)
 _LOSS_NAMES = ('l1', 'vgg', 'arcface_fm', 'identity', 'disc_fm', 'gan', 'mask')
+# the generator terms that come from D_A (left out of the generator loss during gan_warmup)
+_ADVERSARIAL_TERMS = ('loss_g_adv', 'loss_disc_fm')
 
 
 def _build(cfg: Optional[ModuleCfg]) -> Optional[nn.Module]:
@@ -102,6 +105,11 @@ class Head2HeadAligner(BaseModel):
             stage 2 replaces anyway and which pose and expression cannot predict,
             is not learned. Needs ``gt_mask`` in training.
         background: Value in [-1, 1] of the flat background of ``'head'``.
+        gan_warmup: Training iterations (the Runner's, so resumes keep count) during which
+            the generator side is updated by the reconstruction terms only: the
+            adversarial and D_A feature-matching terms are computed and logged but left out
+            of its loss; D_A trains from the start. 0 (the paper): no warm-up. Not in the
+            paper: see ``docs/en/stage1_learning.md``.
         diagnostics_window: Training samples over which ``driver_sensitivity``
             (the spread of the outputs over the spread of their targets; 0 for one
             face whatever the driver), ``adain_std`` and ``adain_rms`` are logged
@@ -135,7 +143,7 @@ class Head2HeadAligner(BaseModel):
                      type='IdentityHidingAugmentation'),
                  pose_augmentation: Optional[ModuleCfg] = None,
                  reconstruct: str = 'frame', background: float = -1.0,
-                 diagnostics_window: int = 32,
+                 gan_warmup: int = 0, diagnostics_window: int = 32,
                  ema: Optional[dict] = None, test_use_ema: bool = True,
                  init_from_ema: bool = False, cuda_graphs: bool = False,
                  data_preprocessor: Optional[ModuleCfg] = dict(
@@ -158,6 +166,9 @@ class Head2HeadAligner(BaseModel):
         if not -1 <= background <= 1:
             raise ValueError(f'background must be in [-1, 1], got {background}')
         self.reconstruct, self.background = reconstruct, float(background)
+        if gan_warmup < 0:
+            raise ValueError(f'gan_warmup must be >= 0 iterations, got {gan_warmup}')
+        self.gan_warmup = int(gan_warmup)
         self.diagnostics = (DriverSensitivityWindow(diagnostics_window)
                             if diagnostics_window else None)
         self.losses = self._build_losses(losses or {})
@@ -461,7 +472,8 @@ class Head2HeadAligner(BaseModel):
                 {n: getattr(self, n) for n in ('vgg', 'identity_encoder')
                  if getattr(self, n) is not None},
                 real, fake, fake_mask, *(() if gt_mask is None else (gt_mask, )))
-            g_loss = sum(g_out.values())
+            warm = self._in_gan_warmup()
+            g_loss = sum(v for k, v in g_out.items() if not (warm and k in _ADVERSARIAL_TERMS))
         grad_norms: Dict[str, torch.Tensor] = {}
         g_applied = self._update(g_wrapper, g_loss,
                                  None if self.diagnostics is None else
@@ -482,6 +494,12 @@ class Head2HeadAligner(BaseModel):
         if graphs is not None:  # a count that keeps growing means shapes keep changing
             log['cuda_graph_recordings'] = torch.tensor(float(graphs.recordings))
         return log
+
+    def _in_gan_warmup(self) -> bool:
+        """Whether this iteration is inside ``gan_warmup`` (the Runner's iteration count)."""
+        if self.gan_warmup <= 0:
+            return False
+        return int(MessageHub.get_current_instance().get_info('iter', 0)) < self.gan_warmup
 
     @staticmethod
     def _run_pass(graphs: Optional[GraphedPasses], name: str, fn, modules: Dict[str, nn.Module],
