@@ -1,5 +1,6 @@
 # HeSer stage 1 on ONE GPU, one sample per step: the paper's model with GroupNorm in the
-# trainable encoders (our design decision, docs/en/stage1_learning.md).
+# trainable encoders, a standardised MLP input and an adversarial warm-up (our design
+# decisions, docs/en/stage1_learning.md).
 #
 # Why: with one sample per GPU and no SyncBN across GPUs, BatchNorm normalises each channel
 # over the positions of a single image, and the encoders' global pooling then sees channels
@@ -20,6 +21,15 @@ model = dict(
     portrait_encoder=dict(norm_cfg=encoder_norm),
     pose_encoder=dict(norm_cfg=encoder_norm),
     expression_encoder=dict(norm_cfg=encoder_norm),
+    # the joint embedding standardised by running statistics before the MLP: what tells two
+    # drivers apart is a few percent of the embeddings' norm, and without this the gradient
+    # reaching the pose/expression encoders is ~18x smaller and the outputs ignore the driver
+    # (measured at 512 on one H100, docs/en/stage1_learning.md)
+    mlp=dict(input_norm=True),
+    # reconstruction and perceptual terms alone for the first 2000 iterations: the
+    # adversarial terms otherwise pull an early generator, which cannot yet tell drivers
+    # apart, onto one sharp face (D_A trains from the start)
+    gan_warmup=2000,
     # the average follows the weights closely early on (momentum max(0.001, 20 / (20 + n))),
     # so that an early checkpoint evaluated through its EMA is not mostly its random start
     ema=dict(momentum=0.001, interval=1, gamma=20),

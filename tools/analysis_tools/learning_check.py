@@ -23,7 +23,13 @@ settings) until ``--budget`` seconds of training have passed (``TimeBudgetHook``
 Each is printed beside trivial baselines measured in the same run on the same frames: the
 **mean face** (per-pixel mean of the training targets) and, for stage 2, the **paste**
 (synthesised head and scene put together with no blending, the hole filled with the scene's
-mean colour). Image grids (driver, outputs, target, mean face) go to ``OUT/stage*/``; the
+mean colour). Stage 1 also gets a ceiling, the **nearest train frame (oracle)**: for each
+held-out target, the training frame of its video closest to it (chosen by looking at the
+target), which is what a model that memorised the training frames and always picked the right
+one would score; and rows for **training drivers** (as many training frames, each reenacted
+from other training frames): a model that follows the drivers it was trained on but not new
+ones is memorising, not generalising. Image grids (driver, outputs, target, baselines) go to
+``OUT/stage*/``; the
 numbers to ``OUT/report.json`` and ``OUT/report.md``; the stage-1 held-out images (uint8
 drivers, targets, outputs and masks) to ``OUT/stage1/stage1_held_out.npz``.
 
@@ -295,19 +301,33 @@ def evaluate_stage1(model, cfg, data_root: str, train_ann: str, held_ann: str, k
     variants = {'raw': False}
     if getattr(model, 'ema', None) is not None:
         variants['ema'] = True
-    outputs = {name: ([], []) for name in variants}
-    for i, r in enumerate(held_rows):
-        pool = by_video[(r['identity'], r['video'])]
-        if not pool:
-            raise UserError(f'{r["img_path"]}: no training frame of its video to use as source')
-        pick = [pool[j] for j in np.linspace(0, len(pool) - 1, min(k, len(pool))).round()
-                .astype(int)]
-        src = pre.normalize(tr_imgs[pick].to(device))[None]
-        drv = pre.normalize(h_imgs[i:i + 1].to(device))
-        for name, use_ema in variants.items():
-            img, mask = model.reenact(src, drv, use_ema=use_ema)
-            outputs[name][0].append(_uint8(img))
-            outputs[name][1].append(mask.float().cpu())
+
+    def reenact(rows, imgs, exclude=None):
+        """Outputs and masks of every variant for the drivers ``imgs`` (frames of ``rows``)."""
+        outputs = {name: ([], []) for name in variants}
+        for i, r in enumerate(rows):
+            pool = [j for j in by_video[(r['identity'], r['video'])]
+                    if exclude is None or j != exclude[i]]
+            if not pool:
+                raise UserError(f'{r["img_path"]}: no training frame of its video to use as '
+                                'source')
+            pick = [pool[j] for j in np.linspace(0, len(pool) - 1, min(k, len(pool))).round()
+                    .astype(int)]
+            src = pre.normalize(tr_imgs[pick].to(device))[None]
+            drv = pre.normalize(imgs[i:i + 1].to(device))
+            for name, use_ema in variants.items():
+                img, mask = model.reenact(src, drv, use_ema=use_ema)
+                outputs[name][0].append(_uint8(img))
+                outputs[name][1].append(mask.float().cpu())
+        return {name: (torch.cat(o), torch.cat(m)) for name, (o, m) in outputs.items()}
+
+    outputs = reenact(held_rows, h_imgs)
+    # drivers seen in training (sources: other training frames): does it follow those?
+    # (frames whose video has other training frames to be the sources)
+    usable = [i for i, r in enumerate(train_rows) if len(by_video[(r['identity'], r['video'])]) > 1]
+    seen = [usable[j] for j in np.linspace(0, len(usable) - 1, min(len(held_rows), len(usable)))
+            .round().astype(int)]
+    seen_outputs = reenact([train_rows[i] for i in seen], tr_imgs[seen], exclude=seen)
 
     try:
         scorer = LandmarkScorer(float(cfg.get('model', {}).get('identity_encoder', {})
@@ -322,8 +342,7 @@ def evaluate_stage1(model, cfg, data_root: str, train_ann: str, held_ann: str, k
     grids = [h_imgs]
     arrays = dict(driver=h_imgs, target=targets, target_mask=h_masks)
     for name in variants:
-        out = torch.cat(outputs[name][0])
-        masks = torch.cat(outputs[name][1])
+        out, masks = outputs[name]
         results[name] = score_stage1(out, masks, targets, h_masks, scorer, driver_points)
         grids.append(out)
         arrays.update({name: out, f'{name}_mask': masks})
@@ -336,9 +355,29 @@ def evaluate_stage1(model, cfg, data_root: str, train_ann: str, held_ann: str, k
     results['mean face'] = score_stage1(mean.expand(n, -1, -1, -1),
                                         mean_mask.expand(n, -1, -1, -1), targets, h_masks,
                                         scorer, driver_points)
-    grids += [targets, mean.expand(n, -1, -1, -1)]
+    # an oracle ceiling, not a model: the training frame of the same video closest to each
+    # held-out target (chosen by looking at the target); a perfect memoriser of the training
+    # frames that picks the right one for every driver scores this
+    nearest = []
+    for i, r in enumerate(held_rows):
+        pool = by_video[(r['identity'], r['video'])]
+        err = (train_targets[pool].float() - targets[i:i + 1].float()).pow(2).mean((1, 2, 3))
+        nearest.append(pool[int(err.argmin())])
+    results['nearest train frame (oracle)'] = score_stage1(
+        train_targets[nearest], tr_masks[nearest], targets, h_masks, scorer, driver_points)
+    grids += [targets, mean.expand(n, -1, -1, -1), train_targets[nearest]]
     save_grid(grids, osp.join(out_dir, 'stage1_held_out.png'), tile,
-              ['driver', *variants, 'target', 'mean face'])
+              ['driver', *variants, 'target', 'mean face', 'nearest train'])
+    # training drivers: reenacted from other training frames (memorised or not)
+    seen_targets, seen_masks = train_targets[seen], tr_masks[seen]
+    seen_points = None if scorer is None else scorer(tr_imgs[seen])
+    for name in variants:
+        out, masks = seen_outputs[name]
+        results[f'{name}, training drivers'] = score_stage1(out, masks, seen_targets,
+                                                            seen_masks, scorer, seen_points)
+    save_grid([tr_imgs[seen], *(seen_outputs[name][0] for name in variants), seen_targets],
+              osp.join(out_dir, 'stage1_training_drivers.png'), tile,
+              ['driver', *variants, 'target'])
     return results
 
 
@@ -431,7 +470,8 @@ def markdown(report: dict) -> str:
         r = report[stage]
         lines += [f'## {stage}: {r["config"]}', '',
                   f'{r["train"]["iterations"]} iterations in {r["train"]["train_seconds"]} s '
-                  f'({r["train"]["iters_per_s"]} it/s); rows are held-out means', '']
+                  f'({r["train"]["iters_per_s"]} it/s); rows are held-out means unless '
+                  'they say otherwise', '']
         keys = list(next(iter(r['results'].values())))
         lines.append('| output | ' + ' | '.join(keys) + ' |')
         lines.append('| --- ' * (len(keys) + 1) + '|')

@@ -19,6 +19,9 @@
 #   gn         GroupNorm in the three trainable encoders (as the 1-GPU config)
 #   gn-warmup  gn + 2000 iterations without the adversarial / D feature-matching terms
 #   gn-nosnmlp gn + no spectral norm in the AdaIN MLP
+#   gn-in      gn + the MLP's input standardised by running statistics (mlp.input_norm)
+#   gn-in-warmup, gn-nosnmlp-warmup  the two above + the adversarial warm-up
+# WARMUP=N sets the warm-up of the *-warmup variants (default 2000 iterations).
 # CONFIG=... picks another base config (e.g. the tiny one on a CPU).
 # Extra options for every variant: ARGS="--amp ..." (learning_check.py arguments), e.g.
 # ARGS="--amp --cfg-options1 model.cuda_graphs=True".
@@ -28,6 +31,7 @@ VARIANTS=("$@")
 [ ${#VARIANTS[@]} -gt 0 ] || VARIANTS=(paper head pose pose-frame pose-nosn pose-lr10)
 DIR=$(cd "$(dirname "$0")/../.." && pwd)
 PY=${PYTHON:-python3}
+WARMUP=${WARMUP:-2000}
 CONFIG=${CONFIG:-configs/head2head/head2head_aligner_lpd-arcface-r100_6xb1-1000k_voxceleb2-512.py}
 PAPER_AUG=(model.reconstruct=frame model.pose_augmentation=None model.driver_augmentation.rotation=10.0
            model.driver_augmentation.translation=0.05 "model.driver_augmentation.scale=(0.9,1.1)")
@@ -51,8 +55,11 @@ options() {
     pose-in-lr10) echo "${POSE[@]} model.mlp.input_norm=True ${LR10[@]}" ;;
     pose-in-nosnmlp) echo "${POSE[@]} model.mlp.input_norm=True model.mlp.spectral_norm=False" ;;
     gn) echo "${PAPER_AUG[@]} ${GN[@]}" ;;
-    gn-warmup) echo "${PAPER_AUG[@]} ${GN[@]} model.gan_warmup=2000" ;;
+    gn-warmup) echo "${PAPER_AUG[@]} ${GN[@]} model.gan_warmup=$WARMUP" ;;
     gn-nosnmlp) echo "${PAPER_AUG[@]} ${GN[@]} model.mlp.spectral_norm=False" ;;
+    gn-in) echo "${PAPER_AUG[@]} ${GN[@]} model.mlp.input_norm=True" ;;
+    gn-in-warmup) echo "${PAPER_AUG[@]} ${GN[@]} model.mlp.input_norm=True model.gan_warmup=$WARMUP" ;;
+    gn-nosnmlp-warmup) echo "${PAPER_AUG[@]} ${GN[@]} model.mlp.spectral_norm=False model.gan_warmup=$WARMUP" ;;
     *) echo "unknown variant $1" >&2; return 1 ;;
     esac
 }

@@ -22,10 +22,15 @@ def test_learning_check_reports_both_stages_against_trivial_baselines(tmp_path):
     assert (split['train_frames'], split['held_out_frames']) == (37, 12)
     s1, s2 = report['stage1'], report['stage2']
     assert s1['train']['iterations'] > 0 and s2['train']['iterations'] > 0
-    assert set(s1['results']) == {'raw', 'ema', 'mean face'}
+    assert set(s1['results']) == {'raw', 'ema', 'mean face', 'nearest train frame (oracle)',
+                                  'raw, training drivers', 'ema, training drivers'}
     assert set(s2['results']) == {'blender', 'paste', 'mean frame'}
     mean = s1['results']['mean face']
     assert mean['driver_sensitivity'] == 0.0 and mean['own_target_nearest'] == '1/12'
+    # the oracle picks, for each held-out frame, the closest training frame of its video:
+    # neighbouring frames of one clip are far closer than the blur of their mean
+    oracle = s1['results']['nearest train frame (oracle)']
+    assert oracle['psnr_whole'] > mean['psnr_whole'] + 2
     for row in s1['results'].values():
         assert 5 < row['psnr_whole'] < 60 and 0 <= row['ssim_head'] <= 1
         assert row['akd'] is not None and row['akd'] > 0  # the offline landmarker ran
@@ -34,7 +39,9 @@ def test_learning_check_reports_both_stages_against_trivial_baselines(tmp_path):
     assert '| mean face |' in proc.stdout and '| blender |' in proc.stdout
     # grids: one row per held-out frame (+ a header), one column per image kind
     grid = cv2.imread(str(out / 'stage1' / 'stage1_held_out.png'))
-    assert grid.shape[0] == 24 + 12 * 48 and grid.shape[1] == 5 * 48
+    assert grid.shape[0] == 24 + 12 * 48 and grid.shape[1] == 6 * 48
+    seen = cv2.imread(str(out / 'stage1' / 'stage1_training_drivers.png'))
+    assert seen.shape[0] == 24 + 12 * 48 and seen.shape[1] == 4 * 48
     assert cv2.imread(str(out / 'stage2' / 'stage2_held_out.png')) is not None
     # the held-out images themselves: the targets are the held-out frames
     arrays = np.load(out / 'stage1' / 'stage1_held_out.npz')
