@@ -55,7 +55,10 @@ def test_one_gpu_config_is_the_paper_model_with_group_norm_encoders():
     assert cfg.model.cuda_graphs and cfg.model.ema.gamma == 20
     assert 'DriverSensitivityHook' in {h['type'] for h in cfg.custom_hooks}
     paper = load_config(PAPER)
-    assert cfg.model.generator == paper.model.generator and cfg.model.mlp == paper.model.mlp
+    assert cfg.model.generator == paper.model.generator
+    # the paper's MLP with its input standardised; the adversarial terms wait 2000 iterations
+    assert cfg.model.mlp == dict(paper.model.mlp, input_norm=True)
+    assert cfg.model.gan_warmup == 2000 and paper.model.get('gan_warmup', 0) == 0
     assert cfg.optim_wrapper == paper.optim_wrapper
     cfg.model.identity_encoder.checkpoint = None
     cfg.model.vgg.checkpoint = None

@@ -40,6 +40,22 @@ def test_driver_sensitivity_hook_warns_on_collapse_only():
     hook.after_train_iter(_runner(19), 0, None, {})  # nothing logged: nothing to check
 
 
+def test_driver_sensitivity_hook_warns_when_outputs_vary_without_following():
+    hook = DriverSensitivityHook(threshold=0.1, start_iter=1, interval=1, nearest_threshold=0.2)
+    runner = _runner(0)
+    # outputs spread like their targets but are not nearest their own: warned
+    hook.after_train_iter(runner, 0, None, dict(driver_sensitivity=torch.tensor(0.7),
+                                                driver_nearest=torch.tensor(0.05)))
+    assert hook.warnings == 1 and 'driver_nearest = 0.050 < 0.2' in runner.logger.messages[0]
+    # following: silent; without the threshold the fraction is not checked
+    hook.after_train_iter(runner, 0, None, dict(driver_sensitivity=torch.tensor(0.7),
+                                                driver_nearest=torch.tensor(0.6)))
+    off = DriverSensitivityHook(threshold=0.1, start_iter=1, interval=1, nearest_threshold=None)
+    off.after_train_iter(runner, 0, None, dict(driver_sensitivity=torch.tensor(0.7),
+                                               driver_nearest=torch.tensor(0.0)))
+    assert hook.warnings == 1 and off.warnings == 0
+
+
 def test_time_budget_stops_with_a_checkpoint_that_resumes(tmp_path):
     config = tmp_path / 'budget.py'
     config.write_text(f"_base_ = [{SYNTHETIC!r}]\n"

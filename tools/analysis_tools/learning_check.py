@@ -28,10 +28,12 @@ held-out target, the training frame of its video closest to it (chosen by lookin
 target), which is what a model that memorised the training frames and always picked the right
 one would score; and rows for **training drivers** (as many training frames, each reenacted
 from other training frames): a model that follows the drivers it was trained on but not new
-ones is memorising, not generalising. Image grids (driver, outputs, target, baselines) go to
-``OUT/stage*/``; the
-numbers to ``OUT/report.json`` and ``OUT/report.md``; the stage-1 held-out images (uint8
-drivers, targets, outputs and masks) to ``OUT/stage1/stage1_held_out.npz``.
+ones is memorising, not generalising. ``source_sensitivity`` (raw and EMA rows) is the
+spread of the outputs for one held-out driver over 8 random source sets, on
+``driver_sensitivity``'s scale: what the outputs follow when they vary. Image grids (driver,
+outputs, target, baselines) go to ``OUT/stage*/``; the numbers to ``OUT/report.json`` and
+``OUT/report.md``; the stage-1 held-out images (uint8 drivers, targets, outputs and masks) to
+``OUT/stage1/stage1_held_out.npz``.
 
 ``--parallel`` trains both stages at once in two processes (one GPU has room for both). On a
 CPU use tiny configs, e.g. ``--stage1-config configs/head2head/head2head_aligner_tiny_...``.
@@ -378,6 +380,19 @@ def evaluate_stage1(model, cfg, data_root: str, train_ann: str, held_ann: str, k
     save_grid([tr_imgs[seen], *(seen_outputs[name][0] for name in variants), seen_targets],
               osp.join(out_dir, 'stage1_training_drivers.png'), tile,
               ['driver', *variants, 'target'])
+    # what the outputs vary with: one held-out driver, 8 random source sets, their spread
+    # over the held-out targets' spread (driver_sensitivity's yardstick). Outputs that
+    # vary with the sources but not the driver spread in training and fool the training
+    # log's driver_sensitivity (docs/en/stage1_learning.md)
+    pool = by_video[(held_rows[0]['identity'], held_rows[0]['video'])]
+    rng = np.random.default_rng(0)
+    sets = [rng.choice(pool, min(k, len(pool)), replace=False) for _ in range(8)]
+    drv = pre.normalize(h_imgs[:1].to(device))
+    spread = targets.float().std(0).mean().clamp_min(1e-8)
+    for name, use_ema in variants.items():
+        outs = torch.cat([_uint8(model.reenact(pre.normalize(tr_imgs[list(p)].to(device))[None],
+                                               drv, use_ema=use_ema)[0]) for p in sets])
+        results[name]['source_sensitivity'] = float(outs.float().std(0).mean() / spread)
     return results
 
 

@@ -3,7 +3,11 @@
 A reenactment model can lower every reconstruction loss by drawing one average face for
 all inputs; its losses then look like slow learning. :class:`DriverSensitivityWindow`
 keeps small copies of the last outputs and targets a training run produced and measures
-how much the outputs differ from each other against how much their targets do.
+how much the outputs differ from each other against how much their targets do
+(:func:`driver_sensitivity`), and how many outputs are nearer their own target than any
+other target of the window (:func:`own_target_nearest`). The first alone can be fooled:
+outputs that vary with the sources or the driver's colour jitter, but not with its pose,
+spread as much as their targets do; only the second tells they do not follow the driver.
 """
 from collections import deque
 from typing import Deque, Dict, Optional
@@ -11,7 +15,7 @@ from typing import Deque, Dict, Optional
 import torch
 import torch.nn.functional as F
 
-__all__ = ['DriverSensitivityWindow', 'driver_sensitivity']
+__all__ = ['DriverSensitivityWindow', 'driver_sensitivity', 'own_target_nearest']
 
 
 def driver_sensitivity(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -27,6 +31,24 @@ def driver_sensitivity(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Te
                          f'shape, got {tuple(outputs.shape)} and {tuple(targets.shape)}')
     spread = outputs.float().std(0).mean()
     return spread / targets.float().std(0).mean().clamp_min(1e-8)
+
+
+def own_target_nearest(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Fraction of ``outputs`` nearer (mean absolute difference) their own target than any
+    other of ``targets``.
+
+    ``(N, C, H, W)`` each, N >= 2. 1: every output picks out its own target; one image for
+    all inputs, or outputs that vary with something other than their targets, score about
+    chance (``1 / N`` when the targets are all different).
+    """
+    if outputs.shape[0] < 2 or outputs.shape != targets.shape:
+        raise ValueError(f'own_target_nearest needs two or more (outputs, targets) of one '
+                         f'shape, got {tuple(outputs.shape)} and {tuple(targets.shape)}')
+    o, t = outputs.float().flatten(1), targets.float().flatten(1)
+    dist = (o[:, None] - t[None]).abs().mean(-1)  # (outputs, targets)
+    own = dist.diagonal()
+    others = dist + torch.diag(torch.full_like(own, float('inf')))
+    return (own < others.min(1).values).float().mean()
 
 
 class DriverSensitivityWindow:
@@ -62,13 +84,15 @@ class DriverSensitivityWindow:
 
     @torch.no_grad()
     def stats(self) -> Dict[str, torch.Tensor]:
-        """``driver_sensitivity`` and, when AdaIN vectors were given, ``adain_std`` (mean
-        over parameters of their std across the window) and ``adain_rms``; empty until
-        the window holds two samples."""
+        """``driver_sensitivity``, ``driver_nearest`` (:func:`own_target_nearest` over the
+        window) and, when AdaIN vectors were given, ``adain_std`` (mean over parameters of
+        their std across the window) and ``adain_rms``; empty until the window holds two
+        samples."""
         out: Dict[str, torch.Tensor] = {}
         if len(self._fake) >= 2:
-            out['driver_sensitivity'] = driver_sensitivity(torch.stack(list(self._fake)),
-                                                           torch.stack(list(self._real)))
+            fake, real = torch.stack(list(self._fake)), torch.stack(list(self._real))
+            out['driver_sensitivity'] = driver_sensitivity(fake, real)
+            out['driver_nearest'] = own_target_nearest(fake, real)
         if len(self._params) >= 2:
             params = torch.stack(list(self._params))
             out['adain_std'] = params.std(0).mean()

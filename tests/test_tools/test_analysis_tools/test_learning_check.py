@@ -29,6 +29,9 @@ def test_learning_check_reports_both_stages_against_trivial_baselines(tmp_path):
     assert mean['driver_sensitivity'] == 0.0 and mean['own_target_nearest'] == '1/12'
     # the oracle picks, for each held-out frame, the closest training frame of its video:
     # neighbouring frames of one clip are far closer than the blur of their mean
+    for name in ('raw', 'ema'):  # finite, and only for the models
+        assert 0 <= s1['results'][name]['source_sensitivity'] < 10
+    assert 'source_sensitivity' not in mean
     oracle = s1['results']['nearest train frame (oracle)']
     assert oracle['psnr_whole'] > mean['psnr_whole'] + 2
     for row in s1['results'].values():
