@@ -4,9 +4,8 @@
 #
 #   tools/misc/offline_install.sh WHEEL_DIR [--target DIR]
 #
-# WHEEL_DIR holds pure-Python / matching-ABI wheels (fetch them on an online machine with
-# `pip download --no-deps --only-binary=:all: --python-version X.Y ...`, see README) and
-# optionally mmcv-2.1.0.tar.gz. mmcv is built here against the host's torch (CPU ops, all
+# WHEEL_DIR holds pure-Python / matching-ABI wheels and mmcv-2.1.0.tar.gz, as
+# tools/misc/download_wheels.sh WHEEL_DIR --python-version X.Y fills it on an online machine. mmcv is built here against the host's torch (CPU ops, all
 # cores; HEADSWAP_MMCV_CUDA=1 for CUDA ops) unless WHEEL_DIR already has an mmcv wheel.
 # With --target, packages go to DIR (add it to PYTHONPATH) instead of the active environment.
 set -euo pipefail
