@@ -4,8 +4,8 @@ from typing import Callable, Optional, Tuple, Union
 
 import numpy as np
 
+from headswap.errors import UserError
 from headswap.models.frozen.base_face_analysis import FaceDetections
-from headswap.utils.cli import UserError
 
 __all__ = ['FaceSelector', 'SFaceEmbedder', 'largest_face', 'box_iou']
 

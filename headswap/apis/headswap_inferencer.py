@@ -16,8 +16,8 @@ from mmengine.infer import BaseInferencer
 from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
+from headswap.errors import UserError
 from headswap.registry import INFERENCERS
-from headswap.utils.cli import UserError
 from .face_analysis import FaceAnalysis
 from .face_selection import FaceSelector, SFaceEmbedder, largest_face
 from .media import VideoReader, input_kind, list_images, read_image
@@ -197,8 +197,8 @@ class HeadSwapInferencer(BaseInferencer):
     def _load_weights_to_model(self, model, checkpoint: Optional[dict], cfg) -> None:
         if checkpoint is None:
             return  # the stage checkpoints of the config were loaded by the HeadSwapper
+        from headswap.errors import CheckpointError
         from headswap.models.swappers import checkpoint_stage, load_inference_state
-        from headswap.utils.checkpoint import CheckpointError
         state = checkpoint.get('state_dict', checkpoint)
         stage = checkpoint_stage(state)
         if stage != 'swapper':

@@ -15,7 +15,7 @@ from typing import Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from headswap.utils.cli import UserError
+from headswap.errors import UserError
 from headswap.utils.media_files import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, media_kind
 
 __all__ = ['IMAGE_EXTENSIONS', 'VIDEO_EXTENSIONS', 'read_image', 'input_kind', 'list_images',

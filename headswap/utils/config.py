@@ -2,7 +2,7 @@
 import os.path as osp
 from typing import Optional
 
-from .cli import UserError
+from headswap.errors import UserError
 
 __all__ = ['load_config', 'apply_tool_options', 'build_runner', 'enable_amp']
 

@@ -16,7 +16,7 @@ import os.path as osp
 import time
 from typing import Dict, List, Optional
 
-from headswap.utils.cli import UserError
+from headswap.errors import UserError
 from .atomic_io import atomic_write_json, read_json, remove_stale_tmp
 from .clip_processor import DEFAULT_SETTINGS, DROP_REASONS, ClipProcessor
 from .sources import ClipSource, SourceError, discover_sources

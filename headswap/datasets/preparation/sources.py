@@ -19,14 +19,11 @@ from typing import Iterator, List, Tuple
 
 import numpy as np
 
+from headswap.errors import SourceError
 from headswap.utils.media_files import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 
 __all__ = ['ClipSource', 'discover_sources', 'iter_frames', 'VIDEO_EXTENSIONS',
            'IMAGE_EXTENSIONS', 'SourceError']
-
-
-class SourceError(RuntimeError):
-    """A clip cannot be read; the message says why (the file is named by the caller)."""
 
 
 @dataclass

@@ -3,8 +3,8 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 from mmengine.model import BaseDataPreprocessor
 
+from headswap.errors import UserError
 from headswap.registry import MODELS
-from headswap.utils.cli import UserError
 
 __all__ = ['HeadSwapDataPreprocessor']
 

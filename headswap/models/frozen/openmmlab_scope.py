@@ -4,7 +4,7 @@ from typing import Union
 
 import torch
 
-from headswap.utils.cli import UserError
+from headswap.errors import UserError
 
 __all__ = ['load_openmmlab_config', 'resolve_device']
 

@@ -3,7 +3,7 @@ import os.path as osp
 from importlib.util import find_spec
 from typing import Optional
 
-from headswap.utils.cli import UserError
+from headswap.errors import UserError
 
 __all__ = ['packaged_model_file', 'read_tflite']
 

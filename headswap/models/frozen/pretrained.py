@@ -5,7 +5,8 @@ import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 
-from headswap.utils.checkpoint import CheckpointError, load_weights
+from headswap.errors import CheckpointError
+from headswap.utils.checkpoint import load_weights
 
 __all__ = ['FrozenModule', 'load_pretrained']
 

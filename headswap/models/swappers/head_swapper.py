@@ -10,10 +10,9 @@ import torch.nn.functional as F
 from mmengine.logging import MMLogger, print_log
 from mmengine.model import BaseModel
 
+from headswap.errors import CheckpointError, UserError
 from headswap.registry import MODELS
 from headswap.structures import HeadSwapDataSample
-from headswap.utils.checkpoint import CheckpointError
-from headswap.utils.cli import UserError
 from ..blenders.blending_masks import dilate
 from .head_over_scene import compose_head_over_scene, label_lut
 
