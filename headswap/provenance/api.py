@@ -12,34 +12,14 @@ import os.path as osp
 from typing import Any, Dict, Sequence, Tuple, Union
 
 import numpy as np
-import torch
 
 from headswap.utils.media_files import media_kind as _media_kind
 from .image_io import read_image_metadata
 from .video_io import iter_video_frames, read_video_metadata
-from .watermark import SpreadSpectrumWatermark, WatermarkResult
+from .watermark import WatermarkResult, get_watermarker, mark_frames, mark_image
 
 __all__ = ['get_watermarker', 'mark_image', 'mark_frames', 'detect_watermark',
            'detect_watermark_detailed', 'read_provenance']
-
-_DEFAULT: Dict[str, SpreadSpectrumWatermark] = {}
-
-
-def get_watermarker() -> SpreadSpectrumWatermark:
-    """The shared watermarker with headswap's public key and default strength."""
-    if 'wm' not in _DEFAULT:
-        _DEFAULT['wm'] = SpreadSpectrumWatermark()
-    return _DEFAULT['wm']
-
-
-def mark_image(rgb: np.ndarray) -> np.ndarray:
-    """Watermark one (H, W, 3) uint8 RGB image."""
-    return get_watermarker().embed_image(rgb)
-
-
-def mark_frames(frames: torch.Tensor) -> torch.Tensor:
-    """Watermark a batch (N, 3, H, W) uint8 (or float in [0, 255]) on its own device."""
-    return get_watermarker().embed(frames)
 
 
 def detect_watermark(source: Union[str, np.ndarray, Sequence[np.ndarray]],
