@@ -18,6 +18,7 @@ from mmengine.registry import DefaultScope
 
 from headswap.errors import UserError
 from headswap.registry import INFERENCERS
+from headswap.structures.pixels import normalize_pixels, to_uint8
 from .face_analysis import FaceAnalysis
 from .face_selection import FaceSelector, SFaceEmbedder, largest_face
 from .media import VideoReader, input_kind, list_images, read_image
@@ -263,7 +264,7 @@ class HeadSwapInferencer(BaseInferencer):
             crops = [crops[i] for i in chosen]
             x = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2)[None].to(self.device)
             with torch.no_grad(), self._autocast():
-                code = self.model.encode_sources(x.float() / 127.5 - 1.0).float()
+                code = self.model.encode_sources(normalize_pixels(x)).float()
             self._source_cache[key] = dict(code=code, crops=crops,
                                            names=[names[i] for i in chosen],
                                            poses=poses[chosen], candidates=len(names))
@@ -368,7 +369,7 @@ class HeadSwapInferencer(BaseInferencer):
                      for k in det.keypoints]
             x = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).to(self.device)
             with torch.no_grad():
-                emb = self.model.aligner.identity_encoder(x.float() / 127.5 - 1.0)
+                emb = self.model.aligner.identity_encoder(normalize_pixels(x))
             return emb.float().cpu().numpy()
         return arcface, 0.25 if threshold is None else threshold
 
@@ -493,7 +494,7 @@ class HeadSwapInferencer(BaseInferencer):
         crops = torch.from_numpy(np.stack([batch.crops[i] for i in rows])).to(dev)
         crops = crops.permute(0, 3, 1, 2).contiguous()
         lms = torch.from_numpy(np.stack([batch.crop_landmarks[i] for i in rows])).float().to(dev)
-        target = crops.float() / 127.5 - 1.0
+        target = normalize_pixels(crops)
         parser = self.analysis.parser
         with self._autocast():
             with t.device_time('parse', dev):
@@ -551,8 +552,7 @@ class HeadSwapInferencer(BaseInferencer):
                 continue
 
             def img(key, j=j):
-                return ((preds[key][j].float().clamp(-1, 1) + 1) * 127.5).round().byte() \
-                    .permute(1, 2, 0).cpu().numpy()
+                return to_uint8(preds[key][j]).permute(1, 2, 0).cpu().numpy()
 
             def mask(key, j=j):
                 return (preds[key][j, 0].float().clamp(0, 1) * 255).round().byte().cpu() \

@@ -13,7 +13,9 @@ from typing import Any, Dict, Sequence, Tuple, Union
 
 import numpy as np
 
-from headswap.utils.media_files import media_kind as _media_kind
+from headswap.errors import UserError
+from headswap.utils.media_io import media_kind as _media_kind
+from headswap.utils.media_io import read_image
 from .image_io import read_image_metadata
 from .video_io import iter_video_frames, read_video_metadata
 from .watermark import WatermarkResult, get_watermarker, mark_frames, mark_image
@@ -67,18 +69,12 @@ def media_kind(path: str) -> str:
 
 
 def load_rgb(path: str) -> np.ndarray:
-    """Read an image file as (H, W, 3) uint8 RGB (EXIF orientation applied)."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    """Read an image file as (H, W, 3) uint8 RGB (:func:`headswap.utils.media_io.read_image`:
+    EXIF orientation, grey, 16-bit, alpha and CMYK handled); errors are ValueErrors."""
     try:
-        with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image)
-            if image.mode in ('I;16', 'I;16B', 'I;16L', 'I'):
-                arr = np.asarray(image, dtype=np.float64)
-                arr = np.clip(arr / max(arr.max(), 1) * 255, 0, 255).astype(np.uint8)
-                return np.repeat(arr[..., None], 3, axis=2)
-            return np.asarray(image.convert('RGB'))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ValueError(f'cannot read image {path}: {exc}') from exc
+        return read_image(path)
+    except UserError as exc:
+        raise ValueError(f'cannot read image {path}: {exc}') from None
 
 
 def read_provenance(path: str) -> Dict[str, Any]:

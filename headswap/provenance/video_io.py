@@ -16,6 +16,7 @@ import av
 import numpy as np
 import torch
 
+from headswap.utils.media_io import VideoDecodeError, decode_video
 from .c2pa_signer import MIME_TYPES, c2pa_available, sign_file, warn_no_c2pa
 from .info import JSON_KEY, Provenance, from_json_fields
 from .watermark import mark_frames
@@ -254,15 +255,11 @@ def iter_video_frames(path: str, max_frames: Optional[int] = None,
     with _open_media(path) as container:
         if not container.streams.video:
             raise ValueError(f'{path} has no video stream')
-        count = 0
+        limit = 0 if max_frames is None else max(int(max_frames), 1)
+        frames = decode_video(container, stride, limit)
         try:
-            for i, frame in enumerate(container.decode(video=0)):
-                if i % stride:
-                    continue
-                yield frame.to_ndarray(format='rgb24')
-                count += 1
-                if max_frames is not None and count >= max_frames:
-                    return
-        except av.FFmpegError as exc:
-            if count == 0:
-                raise ValueError(f'cannot decode video {path}: {exc}') from exc
+            for _, rgb in frames:
+                yield rgb
+        except VideoDecodeError as exc:
+            if exc.frames == 0:
+                raise ValueError(f'cannot decode video {path}: {exc.reason}') from None

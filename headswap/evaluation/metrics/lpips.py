@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 
 from headswap.registry import METRICS
+from headswap.structures.pixels import normalize_pixels
 from ..functional import check_same_size, sample_image, sample_mask
 from .region_metric import RegionMetric
 
@@ -121,6 +122,6 @@ class LPIPS(RegionMetric):
     def _map(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
         """uint8 ``(N, 3, H, W)`` pairs -> ``(N, H, W)`` LPIPS maps (CPU)."""
         def norm(x):
-            return x.to(self.device).float() / 127.5 - 1
+            return normalize_pixels(x.to(self.device))
 
         return self.network(norm(pred), norm(gt))[:, 0].float().cpu()

@@ -13,14 +13,15 @@ from mmengine.model import BaseModel
 from headswap.errors import CheckpointError, UserError
 from headswap.registry import MODELS
 from headswap.structures import HeadSwapDataSample
+from headswap.structures.face_labels import HAIR_LABEL, label_lut_tensor
+from headswap.structures.pixels import to_uint8 as _to_uint8
 from ..blenders.blending_masks import dilate
-from .head_over_scene import compose_head_over_scene, label_lut
+from .head_over_scene import compose_head_over_scene
 
 __all__ = ['HeadSwapper', 'checkpoint_stage', 'HAIR_LABEL']
 
 ConfigOrPath = Union[str, dict]
 
-HAIR_LABEL = 17  # CelebAMask-HQ 'hair' (docs/en/data_format.md)
 
 # keys that identify what a state dict was trained as
 _STAGE_KEYS = {
@@ -41,11 +42,6 @@ def checkpoint_stage(state_dict: Dict[str, torch.Tensor]) -> Optional[str]:
         if all(any(k.startswith(p) for k in state_dict) for p in prefixes):
             return stage
     return None
-
-
-def _to_uint8(x: torch.Tensor) -> torch.Tensor:
-    """``[-1, 1]`` float images -> uint8 ``[0, 255]``."""
-    return ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
 
 
 def _resize(img: torch.Tensor, size: int) -> torch.Tensor:
@@ -194,7 +190,7 @@ class HeadSwapper(BaseModel):
         self.aligner_resolution = int(self.aligner.resolution)
         self.resolution = int(resolution or self.aligner_resolution)
         self.head_labels = list(self.blender.masks.head_labels)
-        self.register_buffer('head_lut', label_lut(self.head_labels), persistent=False)
+        self.register_buffer('head_lut', label_lut_tensor(self.head_labels), persistent=False)
         self.head_parsing = head_parsing
         self.head_parser = None
         if head_parser is not None:
