@@ -25,7 +25,9 @@ def _import_graph() -> Dict[str, Set[str]]:
     """Edges ``module -> headswap module it imports``, from every import statement.
 
     Imports inside functions count too (a lazy import still closes a circle when it runs).
-    ``from pkg import name`` points at ``pkg.name`` when that is a module, else at ``pkg``.
+    ``from pkg import name`` points at ``pkg.name`` when that is a module, else at ``pkg``;
+    importing ``a.b.c`` also points at the packages ``a.b`` (their ``__init__`` runs first),
+    except the importer's own ancestors.
     """
     mods = _modules()
 
@@ -49,9 +51,12 @@ def _import_graph() -> Dict[str, Set[str]]:
                     target = node.module or ''
                 if target.split('.')[0] == 'headswap':
                     deps.update(resolve(f'{target}.{a.name}') for a in node.names)
-        deps.discard('')
-        deps.discard(mod)
-        graph[mod] = deps
+        # importing a.b.c runs a/__init__ and a/b/__init__ first (not the importer's own)
+        own = {'.'.join(mod.split('.')[:i]) for i in range(1, mod.count('.') + 2)}
+        for dep in list(deps):
+            parts = dep.split('.')
+            deps.update('.'.join(parts[:i]) for i in range(2, len(parts)))
+        graph[mod] = deps - own - {''}
     return graph
 
 
@@ -123,3 +128,15 @@ def test_import_headswap_loads_no_model_code():
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                          check=True, cwd=str(ROOT.parent)).stdout.strip()
     assert out == '[]'
+
+
+def test_mmagic_is_not_a_dependency():
+    """mmagic is an optional extra (requirements/mmagic.txt): nothing in headswap imports it."""
+    users = []
+    for mod, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ''] if isinstance(node, ast.ImportFrom) else []
+            if any(n.split('.')[0] == 'mmagic' for n in names):
+                users.append(mod)
+    assert not users
