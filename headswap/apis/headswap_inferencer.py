@@ -17,9 +17,9 @@ from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
 from headswap.errors import UserError
+from headswap.face import INFERENCE_THRESHOLDS, FaceAnalysis
 from headswap.registry import INFERENCERS
 from headswap.structures.pixels import normalize_pixels, to_uint8
-from .face_analysis import FaceAnalysis
 from .face_selection import FaceSelector, SFaceEmbedder, largest_face
 from .media import VideoReader, input_kind, list_images, read_image
 from .paste_back import feather_mask, paste_back
@@ -38,8 +38,9 @@ DEFAULT_INFERENCE_SETTINGS = dict(
     pad_batches=True,         # run partial batches padded to batch_size: one set of shapes,
                               # so cudnn autotuning happens once (not again for every size)
     workers=4,                # CPU threads for detection, landmarks, alignment, CPU parsing
-    min_face_size=24.0,       # px (box side in the frame); smaller faces are ignored
-    min_landmark_score=0.3,   # below: the frame counts as without a face
+    # min_face_size (px, box side in the frame; smaller faces are ignored) and
+    # min_landmark_score (below: the frame counts as without a face): headswap.face.quality
+    **INFERENCE_THRESHOLDS,
     feather=0.02,             # paste-back ramp width, fraction of the crop side
     hair_color='target',      # 'target' (paper) or 'source'
     reference_embedder='sface',  # face most similar to a reference photo: 'sface' or 'arcface'

@@ -59,7 +59,7 @@ class IdentitySimilarity(BaseMetric):
                  device: str = 'auto', collect_device: str = 'cpu',
                  prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
-        from headswap.models.frozen.openmmlab_scope import resolve_device
+        from headswap.utils.openmmlab_scope import resolve_device
         self.device = resolve_device(device)
         net = identity_encoder if isinstance(identity_encoder, nn.Module) else MODELS.build(
             identity_encoder)
