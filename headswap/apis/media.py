@@ -8,12 +8,14 @@ import os
 import os.path as osp
 from typing import List
 
+import numpy as np
+
 from headswap.errors import UserError
 from headswap.utils.media_io import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, DecodeEnd, VideoReader,
                                      media_kind, read_image)
 
 __all__ = ['IMAGE_EXTENSIONS', 'VIDEO_EXTENSIONS', 'read_image', 'input_kind', 'list_images',
-           'VideoReader', 'DecodeEnd']
+           'check_rgb_array', 'VideoReader', 'DecodeEnd']
 
 
 def input_kind(path: str) -> str:
@@ -30,3 +32,12 @@ def list_images(folder: str) -> List[str]:
     names = sorted(n for n in os.listdir(folder)
                    if not n.startswith('.') and osp.splitext(n)[1].lower() in IMAGE_EXTENSIONS)
     return [osp.join(folder, n) for n in names]
+
+
+def check_rgb_array(img: np.ndarray, what: str) -> np.ndarray:
+    """``img`` if it is an ``(H, W, 3)`` uint8 RGB array, else a one-line error naming ``what``."""
+    if not isinstance(img, np.ndarray) or img.ndim != 3 or img.shape[2] != 3 \
+            or img.dtype != np.uint8:
+        desc = f'{img.dtype} {img.shape}' if isinstance(img, np.ndarray) else type(img)
+        raise UserError(f'{what}: arrays must be (H, W, 3) uint8 RGB, got {desc}')
+    return img
