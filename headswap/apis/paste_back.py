@@ -13,6 +13,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from headswap.structures.pixels import denormalize_pixels
+
 __all__ = ['feather_mask', 'crop_footprints', 'paste_back']
 
 
@@ -107,7 +109,7 @@ def paste_back(frames: torch.Tensor, crops: torch.Tensor, alpha: torch.Tensor,
             continue
         region = out[i, :, y0:y1, x0:x1]
         a = sampled[i, 3:, :y1 - y0, :x1 - x0]
-        pred = (sampled[i, :3, :y1 - y0, :x1 - x0] + 1) * 127.5
+        pred = denormalize_pixels(sampled[i, :3, :y1 - y0, :x1 - x0])
         base = region.float()
         blended = (base + a * (pred - base)).round().clamp(0, 255).to(torch.uint8)
         out[i, :, y0:y1, x0:x1] = torch.where(a > 0, blended, region)

@@ -1,11 +1,11 @@
 """Temporal smoothing of face landmarks over a video stream, equal to the whole-clip smoothing
-of data preparation (:func:`headswap.datasets.preparation.alignment.smooth_points`)."""
+of data preparation (:func:`headswap.face.alignment.smooth_points`)."""
 from collections import deque
 from typing import Any, Deque, List, Optional, Tuple
 
 import numpy as np
 
-from headswap.datasets.preparation.alignment import smooth_points
+from headswap.face.alignment import smooth_points
 
 __all__ = ['StreamingSmoother']
 

@@ -4,8 +4,8 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
+from headswap.errors import UserError
 from headswap.registry import DATASETS
-from headswap.utils.cli import UserError
 from .talking_head_dataset import TalkingHeadDataset
 
 __all__ = ['TalkingHeadSplitDataset', 'frame_ref', 'parse_frame_ref']

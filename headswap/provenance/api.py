@@ -12,34 +12,16 @@ import os.path as osp
 from typing import Any, Dict, Sequence, Tuple, Union
 
 import numpy as np
-import torch
 
-from headswap.utils.media_files import media_kind as _media_kind
+from headswap.errors import UserError
+from headswap.utils.media_io import media_kind as _media_kind
+from headswap.utils.media_io import read_image
 from .image_io import read_image_metadata
 from .video_io import iter_video_frames, read_video_metadata
-from .watermark import SpreadSpectrumWatermark, WatermarkResult
+from .watermark import WatermarkResult, get_watermarker, mark_frames, mark_image
 
 __all__ = ['get_watermarker', 'mark_image', 'mark_frames', 'detect_watermark',
            'detect_watermark_detailed', 'read_provenance']
-
-_DEFAULT: Dict[str, SpreadSpectrumWatermark] = {}
-
-
-def get_watermarker() -> SpreadSpectrumWatermark:
-    """The shared watermarker with headswap's public key and default strength."""
-    if 'wm' not in _DEFAULT:
-        _DEFAULT['wm'] = SpreadSpectrumWatermark()
-    return _DEFAULT['wm']
-
-
-def mark_image(rgb: np.ndarray) -> np.ndarray:
-    """Watermark one (H, W, 3) uint8 RGB image."""
-    return get_watermarker().embed_image(rgb)
-
-
-def mark_frames(frames: torch.Tensor) -> torch.Tensor:
-    """Watermark a batch (N, 3, H, W) uint8 (or float in [0, 255]) on its own device."""
-    return get_watermarker().embed(frames)
 
 
 def detect_watermark(source: Union[str, np.ndarray, Sequence[np.ndarray]],
@@ -87,18 +69,12 @@ def media_kind(path: str) -> str:
 
 
 def load_rgb(path: str) -> np.ndarray:
-    """Read an image file as (H, W, 3) uint8 RGB (EXIF orientation applied)."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    """Read an image file as (H, W, 3) uint8 RGB (:func:`headswap.utils.media_io.read_image`:
+    EXIF orientation, grey, 16-bit, alpha and CMYK handled); errors are ValueErrors."""
     try:
-        with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image)
-            if image.mode in ('I;16', 'I;16B', 'I;16L', 'I'):
-                arr = np.asarray(image, dtype=np.float64)
-                arr = np.clip(arr / max(arr.max(), 1) * 255, 0, 255).astype(np.uint8)
-                return np.repeat(arr[..., None], 3, axis=2)
-            return np.asarray(image.convert('RGB'))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ValueError(f'cannot read image {path}: {exc}') from exc
+        return read_image(path)
+    except UserError as exc:
+        raise ValueError(f'cannot read image {path}: {exc}') from None
 
 
 def read_provenance(path: str) -> Dict[str, Any]:

@@ -12,6 +12,7 @@ text / container metadata and the watermark.
 """
 import datetime
 import json
+import logging
 import os
 import os.path as osp
 import shutil
@@ -20,7 +21,11 @@ from typing import Optional, Tuple
 
 from .info import DIGITAL_SOURCE_TYPE, Provenance
 
-__all__ = ['c2pa_available', 'sign_file', 'read_c2pa', 'local_signer_paths', 'MIME_TYPES']
+__all__ = ['c2pa_available', 'sign_file', 'read_c2pa', 'local_signer_paths', 'MIME_TYPES',
+           'warn_no_c2pa']
+
+logger = logging.getLogger('headswap.provenance')
+_warned = []
 
 MIME_TYPES = {'.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg',
               '.mp4': 'video/mp4', '.m4v': 'video/mp4', '.mov': 'video/quicktime'}
@@ -209,3 +214,11 @@ def read_c2pa(path: str) -> Optional[dict]:
             out['fields'] = assertion.get('data', {})
     out['trusted'] = 'signingCredential.untrusted' not in out['status']
     return out
+
+
+def warn_no_c2pa() -> None:
+    """Log once that C2PA signing is skipped because c2pa-python is missing."""
+    if not _warned:
+        logger.warning('c2pa-python is not installed: writing XMP/text provenance only '
+                       '(pip install c2pa-python for C2PA Content Credentials)')
+        _warned.append(True)

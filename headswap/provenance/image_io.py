@@ -12,7 +12,9 @@ from typing import Dict, Optional
 import numpy as np
 from PIL import Image, PngImagePlugin
 
+from .c2pa_signer import c2pa_available, sign_file, warn_no_c2pa
 from .info import JSON_KEY, Provenance, from_json_fields, from_xmp, to_xmp
+from .watermark import mark_image
 
 __all__ = ['write_image', 'read_image_metadata', 'IMAGE_SUFFIXES']
 
@@ -35,7 +37,6 @@ def write_image(path: str, rgb: np.ndarray, provenance: Optional[Provenance] = N
     Returns:
         ``path``.
     """
-    from .api import mark_image  # the shared default watermarker
     prov = provenance or Provenance()
     suffix = osp.splitext(path)[1].lower()
     if suffix not in IMAGE_SUFFIXES:
@@ -60,11 +61,10 @@ def write_image(path: str, rgb: np.ndarray, provenance: Optional[Provenance] = N
     else:
         image.save(path, 'WEBP', quality=quality, exif=exif.tobytes(), xmp=xmp)
     if prov.c2pa and suffix != '.webp':
-        from .c2pa_signer import c2pa_available, sign_file
         if c2pa_available():
             sign_file(path, prov)
         else:
-            _warn_no_c2pa()
+            warn_no_c2pa()
     return path
 
 
@@ -91,13 +91,3 @@ def read_image_metadata(path: str) -> Dict[str, Dict[str, str]]:
         found['exif'] = {'software': software,
                          'description': str(exif.get(_EXIF_DESCRIPTION, ''))}
     return found
-
-
-_warned = []
-
-
-def _warn_no_c2pa() -> None:
-    if not _warned:
-        logger.warning('c2pa-python is not installed: writing XMP/text provenance only '
-                       '(pip install c2pa-python for C2PA Content Credentials)')
-        _warned.append(True)

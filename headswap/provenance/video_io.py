@@ -16,7 +16,10 @@ import av
 import numpy as np
 import torch
 
+from headswap.utils.media_io import VideoDecodeError, decode_video
+from .c2pa_signer import MIME_TYPES, c2pa_available, sign_file, warn_no_c2pa
 from .info import JSON_KEY, Provenance, from_json_fields
+from .watermark import mark_frames
 
 __all__ = ['VideoWriter', 'open_video_writer', 'tag_video', 'read_video_metadata',
            'iter_video_frames', 'VIDEO_SUFFIXES']
@@ -113,7 +116,6 @@ class VideoWriter:
             raise ValueError(f'frame size {batch.shape[3]}x{batch.shape[2]} differs from the '
                              f'writer size {self.width}x{self.height}')
         if self.provenance.watermark and not self.already_marked:
-            from .api import mark_frames
             batch = mark_frames(batch)
         if self.padded[0]:
             batch = torch.cat([batch, batch[..., -1:]], dim=3)
@@ -221,13 +223,11 @@ def tag_video(path: str, provenance: Optional[Provenance] = None) -> str:
 
 
 def _maybe_sign(path: str, prov: Provenance) -> None:
-    from .c2pa_signer import MIME_TYPES, c2pa_available, sign_file
     if prov.c2pa and osp.splitext(path)[1].lower() in MIME_TYPES:
         if c2pa_available():
             sign_file(path, prov)
         else:
-            from .image_io import _warn_no_c2pa
-            _warn_no_c2pa()
+            warn_no_c2pa()
 
 
 def _open_media(path: str):
@@ -255,15 +255,11 @@ def iter_video_frames(path: str, max_frames: Optional[int] = None,
     with _open_media(path) as container:
         if not container.streams.video:
             raise ValueError(f'{path} has no video stream')
-        count = 0
+        limit = 0 if max_frames is None else max(int(max_frames), 1)
+        frames = decode_video(container, stride, limit)
         try:
-            for i, frame in enumerate(container.decode(video=0)):
-                if i % stride:
-                    continue
-                yield frame.to_ndarray(format='rgb24')
-                count += 1
-                if max_frames is not None and count >= max_frames:
-                    return
-        except av.FFmpegError as exc:
-            if count == 0:
-                raise ValueError(f'cannot decode video {path}: {exc}') from exc
+            for _, rgb in frames:
+                yield rgb
+        except VideoDecodeError as exc:
+            if exc.frames == 0:
+                raise ValueError(f'cannot decode video {path}: {exc.reason}') from None

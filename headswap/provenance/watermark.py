@@ -26,7 +26,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ['WatermarkResult', 'SpreadSpectrumWatermark']
+__all__ = ['WatermarkResult', 'SpreadSpectrumWatermark', 'get_watermarker', 'mark_image',
+           'mark_frames']
 
 _LUMA = (0.299, 0.587, 0.114)
 
@@ -275,3 +276,25 @@ def _check_rgb(rgb: Union[np.ndarray, 'object']) -> np.ndarray:
     if min(rgb.shape[:2]) < 16:
         raise ValueError(f'image {rgb.shape[1]}x{rgb.shape[0]} is too small for the watermark')
     return rgb
+
+
+# The shared default watermarker (headswap's public key, default strength): the image and
+# video writers and the API all mark through these three functions.
+_DEFAULT: Dict[str, SpreadSpectrumWatermark] = {}
+
+
+def get_watermarker() -> SpreadSpectrumWatermark:
+    """The shared watermarker with headswap's public key and default strength."""
+    if 'wm' not in _DEFAULT:
+        _DEFAULT['wm'] = SpreadSpectrumWatermark()
+    return _DEFAULT['wm']
+
+
+def mark_image(rgb: np.ndarray) -> np.ndarray:
+    """Watermark one (H, W, 3) uint8 RGB image."""
+    return get_watermarker().embed_image(rgb)
+
+
+def mark_frames(frames: torch.Tensor) -> torch.Tensor:
+    """Watermark a batch (N, 3, H, W) uint8 (or float in [0, 255]) on its own device."""
+    return get_watermarker().embed(frames)

@@ -6,14 +6,14 @@ are swapped by horizontal flips. Landmarks are stored in the 68-point iBUG /
 300-W layout (``'ibug68'``): jaw 0-16, brows 17-26, nose 27-35, eyes 36-47,
 outer lips 48-59, inner lips 60-67; points 36-41 are the eye on the image's left.
 """
-from typing import Dict, List, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
 __all__ = [
-    'PARSING_CLASSES', 'PARSING_PALETTE', 'PARSING_FLIP_PAIRS', 'HEAD_LABELS',
-    'CELEBAMASK_HQ_FILE_ORDER', 'parsing_flip_lut', 'head_mask', 'IBUG68', 'ibug68_flip_index',
-    'eye_centres'
+    'PARSING_CLASSES', 'PARSING_PALETTE', 'PARSING_FLIP_PAIRS', 'BACKGROUND_LABEL', 'HAIR_LABEL',
+    'HAT_LABEL', 'HAIR_LABELS', 'HEAD_LABELS', 'CELEBAMASK_HQ_FILE_ORDER', 'parsing_flip_lut',
+    'label_lut', 'label_lut_tensor', 'head_mask', 'IBUG68', 'ibug68_flip_index', 'eye_centres'
 ]
 
 PARSING_CLASSES: Tuple[str, ...] = (
@@ -29,8 +29,14 @@ PARSING_PALETTE: Tuple[Tuple[int, int, int], ...] = (
 # (left, right) label ids that a horizontal flip exchanges
 PARSING_FLIP_PAIRS: Tuple[Tuple[int, int], ...] = ((2, 3), (4, 5), (7, 8))
 
+BACKGROUND_LABEL = 0
+HAIR_LABEL = 17  # 'hair'
+HAT_LABEL = 18  # 'hat'
+# head labels drawn apart from the face (e.g. by the colour-shift augmentation)
+HAIR_LABELS: Tuple[int, ...] = (HAIR_LABEL, HAT_LABEL)
+
 # labels of the head (stage 1 ``gt_mask``): skin .. lower lip, hair, hat
-HEAD_LABELS: Tuple[int, ...] = tuple(range(1, 14)) + (17, 18)
+HEAD_LABELS: Tuple[int, ...] = tuple(range(1, 14)) + HAIR_LABELS
 
 # Order of the per-part mask files of the original CelebAMask-HQ release
 # (``<n>_<part>.png``, as ordered by its g_mask.py); label id = position + 1.
@@ -45,6 +51,19 @@ def parsing_flip_lut() -> np.ndarray:
     for a, b in PARSING_FLIP_PAIRS:
         lut[a], lut[b] = b, a
     return lut
+
+
+def label_lut(labels: Sequence[int], size: int = 256) -> np.ndarray:
+    """``(size,)`` bool table: ``lut[parsing]`` is the mask of ``labels``."""
+    lut = np.zeros(size, dtype=bool)
+    lut[np.asarray([int(x) for x in labels], dtype=np.int64)] = True
+    return lut
+
+
+def label_lut_tensor(labels: Sequence[int], device=None, size: int = 256):
+    """:func:`label_lut` as a ``(size,)`` bool ``torch.Tensor`` on ``device``."""
+    import torch
+    return torch.from_numpy(label_lut(labels, size)).to(device)
 
 
 def head_mask(parsing: np.ndarray) -> np.ndarray:

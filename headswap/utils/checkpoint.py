@@ -22,14 +22,12 @@ from typing import Any, Dict, Optional, Union
 
 import torch
 
+from headswap.errors import CheckpointError
+
 __all__ = [
     'CheckpointError', 'load_weights', 'install_checkpoint_loader', 'safe_torch_load',
     'check_checkpoint_fits'
 ]
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint file is missing, corrupt, or holds more than weights."""
 
 
 def _runner_checkpoint_globals() -> list:

@@ -4,6 +4,8 @@ The tools wrap their work in :func:`friendly_errors`: mistakes a user can fix
 (a missing config or checkpoint, an unknown component name, a corrupt file)
 print one line naming the file or name and what to do, instead of a traceback
 from deep inside a library. ``HEADSWAP_DEBUG=1`` shows the full traceback.
+The error types live in :mod:`headswap.errors`; ``UserError`` is re-exported
+here for the old import path.
 """
 import contextlib
 import os
@@ -11,18 +13,15 @@ import re
 import sys
 from typing import Iterator
 
+from headswap.errors import CheckpointError, UserError
+
 __all__ = ['UserError', 'friendly_errors']
-
-
-class UserError(Exception):
-    """An error caused by the user's input, reported as one line."""
 
 
 _REGISTRY_MISS = re.compile(r"(\S+) is not in the (\S+) registry")
 
 
 def _one_line(exc: BaseException) -> str:
-    from .checkpoint import CheckpointError
     if isinstance(exc, (UserError, CheckpointError)):
         return str(exc)
     text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)

@@ -2,9 +2,10 @@
 import os.path as osp
 from typing import Optional
 
-from .cli import UserError
+from headswap.errors import UserError
 
-__all__ = ['load_config', 'apply_tool_options', 'build_runner', 'enable_amp']
+__all__ = ['load_config', 'load_inference_config', 'apply_tool_options', 'build_runner',
+           'enable_amp']
 
 
 def load_config(path: str):
@@ -24,6 +25,35 @@ def load_config(path: str):
         what = f'no module {cause.name!r}' if cause.name else str(cause).splitlines()[0]
         raise UserError(f'{path}: custom_imports failed ({what}); run from the repository root '
                         'with PYTHONPATH=$PWD (or install the plugin package)') from None
+
+
+def load_inference_config(model, cfg_options: Optional[dict] = None):
+    """An inference config (path, Config or dict) with ``cfg_options`` merged, checked for
+    its parts; config files it names relative to the repository work from any directory."""
+    import copy
+    import os
+
+    from mmengine.config import Config
+    if isinstance(model, str):
+        cfg = load_config(model)
+        root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(model))))
+    else:
+        cfg = copy.deepcopy(model if isinstance(model, Config) else Config(model))
+        root = os.getcwd()
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    for key in ('model', 'detector', 'landmarker', 'parser'):
+        if key not in cfg:
+            raise UserError(f'the inference config has no `{key}`; see '
+                            'configs/inference/headswap_offline.py')
+    # config files named relative to the repository work from any directory
+    for part, key in (('model', 'aligner'), ('model', 'blender'), ('parser', 'config'),
+                      ('landmarker', 'config')):
+        path = cfg[part].get(key)
+        if isinstance(path, str) and '::' not in path and not osp.isfile(path) \
+                and osp.isfile(osp.join(root, path)):
+            cfg[part][key] = osp.join(root, path)
+    return cfg
 
 
 def apply_tool_options(cfg, cfg_options: Optional[dict], launcher: str,

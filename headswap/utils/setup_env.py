@@ -7,7 +7,10 @@ from mmengine import DefaultScope
 def register_all_modules(init_default_scope: bool = True) -> None:
     """Register every headswap component into the registries.
 
-    Importing the component packages registers them. Checkpoint loading is also
+    Importing the component packages registers them; the packages are the
+    ``locations`` of the registries in :mod:`headswap.registry`, so this helper
+    depends on the registries only, not on ``apis`` or ``models`` (no import
+    circle through ``utils``). Checkpoint loading is also
     set up here (see :func:`headswap.utils.checkpoint.install_checkpoint_loader`),
     so that checkpoints written by headswap load under torch >= 2.6 with
     ``weights_only=True``.
@@ -17,13 +20,13 @@ def register_all_modules(init_default_scope: bool = True) -> None:
             that ``type='X'`` in configs finds headswap's ``X`` first. Defaults
             to True.
     """
-    import headswap.apis  # noqa: F401
-    import headswap.datasets  # noqa: F401
-    import headswap.engine  # noqa: F401
-    import headswap.evaluation  # noqa: F401
-    import headswap.models  # noqa: F401
-    import headswap.visualization  # noqa: F401
+    from mmengine.registry import Registry
+
+    import headswap.registry as registries
     from .checkpoint import install_checkpoint_loader
+    for registry in vars(registries).values():
+        if isinstance(registry, Registry):
+            registry.import_from_location()
     install_checkpoint_loader()
 
     if init_default_scope:

@@ -1,5 +1,4 @@
 """Turning one clip into aligned 512x512 frames, parsing maps and an index shard."""
-import copy
 import os.path as osp
 import time
 from dataclasses import dataclass
@@ -7,8 +6,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .alignment import (five_points, similarity_transform, smooth_points, template_points,
-                        transform_points)
+from headswap.face.alignment import (five_points, similarity_transform, smooth_points,
+                                     template_points, transform_points)
+from headswap.face.quality import (PREPARATION_THRESHOLDS, build_component, face_sides,
+                                   usable_landmarks)
 from .atomic_io import atomic_write_image, remove_stale_tmp
 from .sources import ClipSource, SourceError, iter_frames
 
@@ -24,10 +25,8 @@ DEFAULT_SETTINGS = dict(
     stride=1,               # keep every stride-th decoded frame
     max_frames=0,           # per clip, after the stride (0: all)
     smooth_sigma=2.0,       # temporal Gaussian on alignment points, in source frames
-    min_face_size=96.0,     # detector box side in source pixels
-    several_faces_ratio=0.5,  # drop when a 2nd face is at least this fraction of the main one
-    min_landmark_score=0.5,
-    min_blur=15.0,          # variance of the Laplacian on the aligned face region
+    # min_face_size, several_faces_ratio, min_landmark_score, min_blur: headswap.face.quality
+    **PREPARATION_THRESHOLDS,
     jpeg_quality=95,
     batch_size=16,          # frames per model call
 )
@@ -66,9 +65,9 @@ class ClipProcessor:
     Args:
         settings: See :data:`DEFAULT_SETTINGS`.
         detector, landmarker, parser: Configs (or built instances) of
-            :class:`~headswap.models.frozen.BaseFaceDetector`,
-            :class:`~headswap.models.frozen.BaseFaceLandmarker` and
-            :class:`~headswap.models.frozen.BaseFaceParser` (None: only for
+            :class:`~headswap.face.providers.BaseFaceDetector`,
+            :class:`~headswap.face.providers.BaseFaceLandmarker` and
+            :class:`~headswap.face.providers.BaseFaceParser` (None: only for
             :meth:`alignment_jitter`, which writes nothing).
     """
 
@@ -86,11 +85,7 @@ class ClipProcessor:
 
     @staticmethod
     def _build(cfg):
-        if not isinstance(cfg, dict):
-            return cfg
-        import headswap.models.frozen  # noqa: F401  (registers the components)
-        from headswap.registry import MODELS
-        return MODELS.build(copy.deepcopy(cfg))
+        return build_component(cfg)
 
     # pass 1 -----------------------------------------------------------------
     def _analyse(self, source: ClipSource, drops: Dict[str, int]) -> Tuple[List[_FrameInfo], int]:
@@ -107,8 +102,7 @@ class ClipProcessor:
                 if len(det) == 0:
                     drops['no_face'] += 1
                     continue
-                sides = np.maximum(det.boxes[:, 2] - det.boxes[:, 0],
-                                   det.boxes[:, 3] - det.boxes[:, 1])
+                sides = face_sides(det.boxes)
                 if sides[0] < s['min_face_size']:
                     drops['small_face'] += 1
                     continue
@@ -122,10 +116,11 @@ class ClipProcessor:
             boxes = np.stack([c[2] for c in cand])
             kps = None if any(c[3] is None for c in cand) else np.stack([c[3] for c in cand])
             lms, scores = self.landmarker.predict([c[1] for c in cand], boxes, kps)
-            for (idx, _, box, kp), lm, score in zip(cand, lms, scores):
-                # NaN or collapsed points (a failed landmarker) count as unconfident
-                if not score >= s['min_landmark_score'] or not np.isfinite(lm).all() \
-                        or np.ptp(five_points(lm), axis=0).min() < 1.0:
+            # NaN or collapsed points (a failed landmarker) count as unconfident
+            usable = usable_landmarks(np.asarray(lms, np.float64), scores,
+                                      s['min_landmark_score'])
+            for (idx, _, box, kp), lm, score, ok in zip(cand, lms, scores, usable):
+                if not ok:
                     drops['low_landmark_score'] += 1
                     continue
                 kept.append(_FrameInfo(idx, box, np.asarray(lm, np.float64), float(score),

@@ -16,7 +16,7 @@ import os.path as osp
 import time
 from typing import Dict, List, Optional
 
-from headswap.utils.cli import UserError
+from headswap.errors import UserError
 from .atomic_io import atomic_write_json, read_json, remove_stale_tmp
 from .clip_processor import DEFAULT_SETTINGS, DROP_REASONS, ClipProcessor
 from .sources import ClipSource, SourceError, discover_sources
@@ -104,7 +104,7 @@ def set_models_device(models: dict, device: str) -> None:
 def _init_args(type_name) -> tuple:
     import inspect
 
-    import headswap.models.frozen  # noqa: F401
+    import headswap.face.providers  # noqa: F401
     from headswap.registry import MODELS
     cls = MODELS.get(type_name) if isinstance(type_name, str) else None
     return tuple(inspect.signature(cls.__init__).parameters) if cls is not None else ()
@@ -118,7 +118,7 @@ def _parser_name(cfg) -> str:
     """The parser's ``name`` (what made the maps), without building it."""
     if not isinstance(cfg, dict):
         return getattr(cfg, 'name', type(cfg).__name__)
-    import headswap.models.frozen  # noqa: F401
+    import headswap.face.providers  # noqa: F401
     from headswap.registry import MODELS
     cls = MODELS.get(cfg['type'])
     return getattr(cls, 'name', cfg['type']) if cls is not None else cfg['type']

@@ -19,14 +19,12 @@ from typing import Iterator, List, Tuple
 
 import numpy as np
 
-from headswap.utils.media_files import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from headswap.errors import SourceError
+from headswap.utils.media_io import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, VideoDecodeError,
+                                     av_reason, decode_video, imread_rgb)
 
 __all__ = ['ClipSource', 'discover_sources', 'iter_frames', 'VIDEO_EXTENSIONS',
            'IMAGE_EXTENSIONS', 'SourceError']
-
-
-class SourceError(RuntimeError):
-    """A clip cannot be read; the message says why (the file is named by the caller)."""
 
 
 @dataclass
@@ -119,16 +117,15 @@ def iter_frames(source: ClipSource, stride: int = 1,
     """
     if stride < 1:
         raise ValueError(f'stride must be >= 1, got {stride}')
-    count = 0
     if source.kind == 'images':
-        import cv2
+        count = 0
         for i, path in enumerate(source.paths):
             if i % stride:
                 continue
-            img = cv2.imread(path, cv2.IMREAD_COLOR)
+            img = imread_rgb(path)
             if img is None:
                 raise SourceError(f'{path}: not a readable image')
-            yield i, np.ascontiguousarray(img[..., ::-1])
+            yield i, img
             count += 1
             if max_frames and count >= max_frames:
                 return
@@ -140,29 +137,14 @@ def iter_frames(source: ClipSource, stride: int = 1,
     try:
         container = av.open(path)
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as e:
-        raise SourceError(f'not a readable video ({_av_reason(e)})') from None
+        raise SourceError(f'not a readable video ({av_reason(e)})') from None
     with container:
         if not container.streams.video:
             raise SourceError('no video stream')
-        stream = container.streams.video[0]
-        stream.thread_type = 'AUTO'
-        index = -1
         try:
-            for frame in container.decode(stream):
-                index += 1
-                if index % stride:
-                    continue
-                yield index, frame.to_ndarray(format='rgb24')
-                count += 1
-                if max_frames and count >= max_frames:
-                    return
-        except av.error.FFmpegError as e:
-            raise SourceError(f'decoding failed after {index + 1} frames, the video is '
-                              f'truncated or corrupt ({_av_reason(e)})') from None
-        if index < 0:
+            decoded = yield from decode_video(container, stride, max_frames)
+        except VideoDecodeError as e:
+            raise SourceError(f'decoding failed after {e.frames} frames, the video is '
+                              f'truncated or corrupt ({e.reason})') from None
+        if decoded == 0:
             raise SourceError('the video has no decodable frames (truncated or corrupt)')
-
-
-def _av_reason(e: Exception) -> str:
-    msg = getattr(e, 'strerror', None) or str(e)
-    return str(msg).split(': \'')[0].strip()

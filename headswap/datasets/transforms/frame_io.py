@@ -4,6 +4,8 @@ from typing import Optional
 
 import numpy as np
 
+from headswap.utils.media_io import imread_rgb
+
 __all__ = ['read_rgb', 'read_labels', 'read_landmarks', 'to_image_tensor', 'to_label_tensor']
 
 
@@ -16,13 +18,12 @@ def _missing(path: str, what: str) -> FileNotFoundError:
 
 def read_rgb(path: str) -> np.ndarray:
     """``(H, W, 3)`` uint8 RGB."""
-    import cv2
-    img = cv2.imread(path, cv2.IMREAD_COLOR)
+    img = imread_rgb(path)
     if img is None:
         if not osp.isfile(path):
             raise _missing(path, 'frame')
         raise OSError(f'{path}: not a readable image (corrupt?)')
-    return np.ascontiguousarray(img[..., ::-1])
+    return img
 
 
 def read_labels(path: str) -> np.ndarray:

@@ -5,6 +5,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from headswap.registry import TRANSFORMS
+from headswap.structures.face_labels import HAIR_LABELS
 from .parsing_ops import check_image, check_parsing, label_lut
 
 __all__ = ['ShiftHeadColor']
@@ -30,7 +31,7 @@ class ShiftHeadColor(BaseTransform):
         prob: Probability to shift at all.
     """
 
-    def __init__(self, head_labels: Sequence[int], hair_labels: Sequence[int] = (17, 18),
+    def __init__(self, head_labels: Sequence[int], hair_labels: Sequence[int] = HAIR_LABELS,
                  hue_shift: float = 12.0, saturation_range: Tuple[float, float] = (0.7, 1.3),
                  brightness_range: Tuple[float, float] = (0.7, 1.3), hair_prob: float = 0.5,
                  prob: float = 1.0):

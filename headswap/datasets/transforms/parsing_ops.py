@@ -1,8 +1,10 @@
 """numpy helpers shared by the stage-2 synthesis transforms (HxWx3 uint8 RGB, HxW uint8 labels)."""
-from typing import Sequence, Tuple
+from typing import Tuple
 
 import cv2
 import numpy as np
+
+from headswap.structures.face_labels import label_lut  # re-exported for old imports
 
 __all__ = ['check_image', 'check_parsing', 'label_lut', 'nearest_fill', 'smooth_field',
            'paste_head_over_scene']
@@ -34,13 +36,6 @@ def check_parsing(results: dict, key: str, shape: Tuple[int, int]) -> np.ndarray
         raise ValueError(f'{key} is {lab.shape[0]}x{lab.shape[1]} but its image is '
                          f'{shape[0]}x{shape[1]}')
     return lab
-
-
-def label_lut(labels: Sequence[int]) -> np.ndarray:
-    """256-entry bool table: ``lut[parsing]`` is the mask of ``labels``."""
-    lut = np.zeros(256, dtype=bool)
-    lut[np.asarray(list(labels), dtype=np.int64)] = True
-    return lut
 
 
 def nearest_fill(region: np.ndarray) -> np.ndarray:

@@ -7,14 +7,10 @@ from mmengine import dist
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from headswap.errors import NonFiniteLossError
 from headswap.registry import HOOKS
-from headswap.utils.cli import UserError
 
 __all__ = ['NonFiniteLossHook', 'NonFiniteLossError']
-
-
-class NonFiniteLossError(UserError):
-    """Training produced a NaN or infinite loss."""
 
 
 def _non_finite(outputs: Optional[dict], prefix: str) -> Dict[str, float]:

@@ -5,7 +5,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from headswap.utils.cli import UserError
+from headswap.errors import UserError
 
 __all__ = ['sample_image', 'sample_mask', 'check_same_size', 'psnr', 'ssim']
 

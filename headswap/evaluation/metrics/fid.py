@@ -83,7 +83,7 @@ class FID(BaseMetric):
                  real_id_key: Optional[str] = 'img_path', device: str = 'auto',
                  collect_device: str = 'cpu', prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
-        from headswap.models.frozen.openmmlab_scope import resolve_device
+        from headswap.utils.openmmlab_scope import resolve_device
         self.device = resolve_device(device)
         net = inception if isinstance(inception, nn.Module) else MODELS.build(inception)
         self.inception = net.to(self.device).eval()

@@ -9,6 +9,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
 from headswap.registry import METRICS, MODELS
+from headswap.structures.pixels import normalize_pixels
 from ..functional import sample_image
 
 __all__ = ['IdentitySimilarity']
@@ -58,7 +59,7 @@ class IdentitySimilarity(BaseMetric):
                  device: str = 'auto', collect_device: str = 'cpu',
                  prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
-        from headswap.models.frozen.openmmlab_scope import resolve_device
+        from headswap.utils.openmmlab_scope import resolve_device
         self.device = resolve_device(device)
         net = identity_encoder if isinstance(identity_encoder, nn.Module) else MODELS.build(
             identity_encoder)
@@ -70,7 +71,7 @@ class IdentitySimilarity(BaseMetric):
     @torch.no_grad()
     def embed(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 ``(N, 3, H, W)`` -> ``(N, D)`` unit embeddings (float32, CPU)."""
-        x = images.to(self.device).float() / 127.5 - 1
+        x = normalize_pixels(images.to(self.device))
         return F.normalize(self.encoder(x).float(), dim=1).cpu()
 
     def _images(self, sample: dict, key: Optional[str], required: bool = False

@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 
 from headswap.registry import METRICS
+from headswap.structures.pixels import normalize_pixels
 from ..functional import check_same_size, sample_image, sample_mask
 from .region_metric import RegionMetric
 
@@ -41,7 +42,7 @@ def build_lpips_network(net: str = 'alex', backbone_checkpoint: Optional[str] = 
     except ImportError:
         raise ImportError('the LPIPS metric needs the `lpips` package: pip install lpips') \
             from None
-    from headswap.models.frozen.pretrained import load_pretrained
+    from headswap.utils.pretrained import load_pretrained
     if net not in _TORCHVISION_FILES:
         raise ValueError(f'LPIPS: net must be one of {sorted(_TORCHVISION_FILES)}, got {net!r}')
     # the random backbone draws from torch's global RNG; torchvision warns about `pretrained`
@@ -88,7 +89,7 @@ class LPIPS(RegionMetric):
                  regions: Optional[Dict[str, Optional[str]]] = None, device: str = 'auto',
                  collect_device: str = 'cpu', prefix: Optional[str] = None):
         super().__init__(pred_key, gt_key, regions, collect_device, prefix)
-        from headswap.models.frozen.openmmlab_scope import resolve_device
+        from headswap.utils.openmmlab_scope import resolve_device
         self.device = resolve_device(device)
         self.network = build_lpips_network(net, backbone_checkpoint).to(self.device)
 
@@ -121,6 +122,6 @@ class LPIPS(RegionMetric):
     def _map(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
         """uint8 ``(N, 3, H, W)`` pairs -> ``(N, H, W)`` LPIPS maps (CPU)."""
         def norm(x):
-            return x.to(self.device).float() / 127.5 - 1
+            return normalize_pixels(x.to(self.device))
 
         return self.network(norm(pred), norm(gt))[:, 0].float().cpu()

@@ -1,15 +1,19 @@
 import contextlib
 import warnings
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 from mmengine.logging import MessageHub
-from mmengine.model import BaseModel, is_model_wrapper
-from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
+from mmengine.model import is_model_wrapper
+from mmengine.optim import OptimWrapper, OptimWrapperDict
 
 from headswap.registry import MODELS
 from headswap.structures import HeadSwapDataSample
+from headswap.structures.pixels import to_uint8 as _to_uint8
+from ..base_models import TwoPlayerGAN
+from ..base_models import build_module as _build
+from ..base_models import unwrap as _unwrap
 from ..layers import ForeachExponentialMovingAverage
 from .cuda_graphs import GraphedPasses
 from .diagnostics import DriverSensitivityWindow
@@ -24,31 +28,8 @@ _LOSS_NAMES = ('l1', 'vgg', 'arcface_fm', 'identity', 'disc_fm', 'gan', 'mask')
 _ADVERSARIAL_TERMS = ('loss_g_adv', 'loss_disc_fm')
 
 
-def _build(cfg: Optional[ModuleCfg]) -> Optional[nn.Module]:
-    if cfg is None or isinstance(cfg, nn.Module):
-        return cfg
-    return MODELS.build(cfg)
-
-
-def _unwrap(module: nn.Module) -> nn.Module:
-    return module.module if is_model_wrapper(module) else module
-
-
-def _to_uint8(img: torch.Tensor) -> torch.Tensor:
-    """[-1, 1] float -> [0, 255] uint8."""
-    return ((img.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-
-
-def _grads_finite(optimizer: torch.optim.Optimizer) -> bool:
-    grads = [p.grad for group in optimizer.param_groups for p in group['params']
-             if p.grad is not None]
-    if not grads:
-        return True
-    return bool(torch.isfinite(torch.nn.utils.get_total_norm(grads, float('inf'))).item())
-
-
 @MODELS.register_module()
-class Head2HeadAligner(BaseModel):
+class Head2HeadAligner(TwoPlayerGAN):
     """Stage 1 of HeSer: reenact K source portraits with a driver's pose and expression.
 
     ``I_A = G(MLP([E_por(I_S), E_id(I_S), E_pose(aug(D)), E_exp(aug(D))]))``,
@@ -331,15 +312,6 @@ class Head2HeadAligner(BaseModel):
             sample.pred_mask = mask[i].float()
         return samples
 
-    @torch.no_grad()
-    def val_step(self, data: dict) -> List[HeadSwapDataSample]:
-        data = self.data_preprocessor(data, False)
-        return self.forward(data['inputs'], data['data_samples'], mode='predict')
-
-    @torch.no_grad()
-    def test_step(self, data: dict) -> List[HeadSwapDataSample]:
-        return self.val_step(data)
-
     # --------------------------------------------------------------- training
     @contextlib.contextmanager
     def _generator_context(self, wrapper: OptimWrapper) -> Iterator[None]:
@@ -347,49 +319,6 @@ class Head2HeadAligner(BaseModel):
             for name in self.generator_modules:
                 stack.enter_context(wrapper.optim_context(getattr(self, name)))
             yield
-
-    @contextlib.contextmanager
-    def _frozen_discriminator(self) -> Iterator[None]:
-        """D as a fixed function: no weight gradients, no power-iteration step."""
-        params = list(self.discriminator.parameters())
-        flags = [p.requires_grad for p in params]
-        was_training = self.discriminator.training
-        for p in params:
-            p.requires_grad_(False)
-        self.discriminator.train(False)
-        try:
-            yield
-        finally:
-            for p, flag in zip(params, flags):
-                p.requires_grad_(flag)
-            self.discriminator.train(was_training)
-
-    @staticmethod
-    def _update(wrapper: OptimWrapper, loss: torch.Tensor,
-                inspect: Optional[Callable[[], None]] = None) -> bool:
-        """Backward and step; skip the step when the gradients are not finite.
-
-        ``inspect`` is called between backward and step (gradients are there).
-        Returns whether the update was applied (or is still accumulating).
-        """
-        if isinstance(wrapper, AmpOptimWrapper):  # its loss scaler skips non-finite steps
-            wrapper.backward(wrapper.scale_loss(loss))
-            if inspect is not None:
-                inspect()
-            if wrapper.should_update():
-                wrapper.step()
-                wrapper.zero_grad()
-            return True
-        wrapper.backward(wrapper.scale_loss(loss))
-        if inspect is not None:
-            inspect()
-        if not wrapper.should_update():
-            return True
-        finite = _grads_finite(wrapper.optimizer)
-        if finite:
-            wrapper.step()
-        wrapper.zero_grad()
-        return finite
 
     def discriminator_loss(self, real: torch.Tensor, fake: torch.Tensor
                            ) -> Dict[str, torch.Tensor]:

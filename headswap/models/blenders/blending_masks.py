@@ -5,6 +5,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from headswap.registry import MODELS
+from headswap.structures.face_labels import label_lut_tensor
 
 __all__ = ['BlendingMasks', 'label_mask', 'dilate']
 
@@ -55,9 +56,7 @@ class BlendingMasks(nn.Module):
             raise ValueError(f'head_labels must be in [0, 256): {list(head_labels)}')
         if dilation < 0:
             raise ValueError(f'dilation must be >= 0, got {dilation}')
-        lut = torch.zeros(256, dtype=torch.bool)
-        lut[torch.tensor([int(lab) for lab in head_labels])] = True
-        self.register_buffer('lut', lut, persistent=False)
+        self.register_buffer('lut', label_lut_tensor(head_labels), persistent=False)
         self.head_labels = [int(lab) for lab in head_labels]
         self.dilation = float(dilation)
 

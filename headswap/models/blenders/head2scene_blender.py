@@ -3,11 +3,14 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.model import BaseModel, is_model_wrapper
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 
 from headswap.registry import MODELS
 from headswap.structures import HeadSwapDataSample
+from headswap.structures.pixels import to_uint8 as _to_uint8
+from ..base_models import TwoPlayerGAN
+from ..base_models import build_module as _build
+from ..base_models import unwrap as _unwrap
 from ..layers import warm_up_spectral_norm
 
 __all__ = ['Head2SceneBlender']
@@ -15,21 +18,8 @@ __all__ = ['Head2SceneBlender']
 ModuleOrCfg = Union[nn.Module, dict]
 
 
-def _build(cfg: ModuleOrCfg) -> nn.Module:
-    return cfg if isinstance(cfg, nn.Module) else MODELS.build(cfg)
-
-
-def _unwrap(module: nn.Module) -> nn.Module:
-    return module.module if is_model_wrapper(module) else module
-
-
-def _to_uint8(x: torch.Tensor) -> torch.Tensor:
-    """``[-1, 1]`` float images -> uint8 ``[0, 255]``."""
-    return ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-
-
 @MODELS.register_module()
-class Head2SceneBlender(BaseModel):
+class Head2SceneBlender(TwoPlayerGAN):
     """Stage 2 of HeSer: blend the animated head I_A into the target scene I_T.
 
     1. Masks from the parsing maps (:class:`BlendingMasks`): A's head M^H_A,
@@ -226,17 +216,9 @@ class Head2SceneBlender(BaseModel):
             target = inputs['other_img'] if self.cycle_other_target == 'other' else img_t
             losses['loss_cycle_other'] = self.loss_cycle(out['cycle_other'], target,
                                                          out['cycle_other_weight'])
-        disc = _unwrap(self.discriminator)
-        was_training = disc.training
-        flags = [p.requires_grad for p in disc.parameters()]
-        disc.eval()
-        disc.requires_grad_(False)
-        try:
+        with self._frozen_discriminator():
+            disc = _unwrap(self.discriminator)
             losses['loss_gan_g'] = self.loss_gan.generator_loss(disc(pred, self._condition(out)))
-        finally:
-            for p, flag in zip(disc.parameters(), flags):
-                p.requires_grad_(flag)
-            disc.train(was_training)
         return losses
 
     def train_discriminator(self, inputs: Dict[str, torch.Tensor], out: Dict[str, torch.Tensor],
@@ -244,7 +226,7 @@ class Head2SceneBlender(BaseModel):
         """One D_B step; ``out['pred']`` is detached, the generator is not touched."""
         with optim_wrapper.optim_context(self.discriminator):
             losses = self.discriminator_losses(inputs, out)
-        optim_wrapper.update_params(losses['loss_gan_d'])
+        self._update(optim_wrapper, losses['loss_gan_d'], skip_non_finite=False)
         return {k: v.detach() for k, v in losses.items()}
 
     def train_generator(self, inputs: Dict[str, torch.Tensor], out: Dict[str, torch.Tensor],
@@ -252,7 +234,7 @@ class Head2SceneBlender(BaseModel):
         """One step of the warping projections and the UNet from ``out`` (with its graph)."""
         with optim_wrapper.optim_context(self.unet):
             losses = self.generator_losses(inputs, out)
-        optim_wrapper.update_params(sum(losses.values()))
+        self._update(optim_wrapper, sum(losses.values()), skip_non_finite=False)
         return {k: v.detach() for k, v in losses.items()}
 
     def train_step(self, data: Union[dict, tuple, list],
@@ -290,17 +272,6 @@ class Head2SceneBlender(BaseModel):
             sample.set_field(out['head_mask'][i].float(), 'head_mask')
             sample.set_field(out['inpaint_mask'][i].float(), 'inpaint_mask')
         return list(samples)
-
-    @torch.no_grad()
-    def val_step(self, data: Union[dict, tuple, list]) -> List[HeadSwapDataSample]:
-        """Blend without cycle; data samples with uint8 images and float masks."""
-        data = self.data_preprocessor(data, False)
-        return self._pack(data, self.generate(data['inputs']))
-
-    @torch.no_grad()
-    def test_step(self, data: Union[dict, tuple, list]) -> List[HeadSwapDataSample]:
-        """As :meth:`val_step`."""
-        return self.val_step(data)
 
     def forward(self, inputs: Dict[str, torch.Tensor],
                 data_samples: Optional[List[HeadSwapDataSample]] = None,

@@ -3,8 +3,9 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 from mmengine.model import BaseDataPreprocessor
 
+from headswap.errors import UserError
 from headswap.registry import MODELS
-from headswap.utils.cli import UserError
+from headswap.structures.pixels import normalize_pixels
 
 __all__ = ['Head2HeadDataPreprocessor']
 
@@ -110,7 +111,7 @@ class Head2HeadDataPreprocessor(BaseDataPreprocessor):
     @staticmethod
     def normalize(img: torch.Tensor) -> torch.Tensor:
         """uint8 [0, 255] -> float [-1, 1]."""
-        return img.float() / 127.5 - 1.0
+        return normalize_pixels(img)
 
     def forward(self, data: dict, training: bool = False) -> dict:
         inputs = data.get('inputs')

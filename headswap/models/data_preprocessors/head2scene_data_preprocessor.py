@@ -3,8 +3,10 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 from mmengine.model import BaseDataPreprocessor
 
+from headswap.errors import UserError
 from headswap.registry import MODELS
-from headswap.utils.cli import UserError
+from headswap.structures.face_labels import label_lut_tensor
+from headswap.structures.pixels import normalize_pixels
 
 __all__ = ['Head2SceneDataPreprocessor']
 
@@ -122,8 +124,7 @@ class Head2SceneDataPreprocessor(BaseDataPreprocessor):
                 raise UserError(f'{lab_key} of {_describe(samples, i)} has label ids {ids} '
                                 f'outside [0, {self.num_classes}) (num_classes of the data '
                                 'preprocessor); check the parsing model and its classes')
-        lut = torch.zeros(self.num_classes, dtype=torch.bool)
-        lut[self.head_labels] = True
+        lut = label_lut_tensor(self.head_labels, size=self.num_classes)
         has_head = lut[batch['head_parsing'].long()].flatten(1).any(1)
         if self.empty_head == 'error' and not bool(has_head.all()):
             i = int((~has_head).nonzero()[0])
@@ -152,7 +153,7 @@ class Head2SceneDataPreprocessor(BaseDataPreprocessor):
                                 f'{batch["target_img"].shape[0]}')
         self._validate({k: v.cpu() for k, v in batch.items()}, samples)
         batch = self.cast_data(batch)
-        inputs = {k: (v.float() / 127.5 - 1.0) if k in _PAIRS else v.long()
+        inputs = {k: normalize_pixels(v) if k in _PAIRS else v.long()
                   for k, v in batch.items()}
         if samples is not None:
             samples = self.cast_data(samples)

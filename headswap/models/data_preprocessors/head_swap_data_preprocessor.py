@@ -3,8 +3,9 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 from mmengine.model import BaseDataPreprocessor
 
+from headswap.errors import UserError
 from headswap.registry import MODELS
-from headswap.utils.cli import UserError
+from headswap.structures.pixels import normalize_pixels
 
 __all__ = ['HeadSwapDataPreprocessor']
 
@@ -76,7 +77,7 @@ class HeadSwapDataPreprocessor(BaseDataPreprocessor):
             raise UserError(f'target_parsing is {tuple(batch["target_parsing"].shape[-2:])} but '
                             f'target_img is {tuple(batch["target_img"].shape[-2:])}')
         batch = self.cast_data(batch)
-        inputs = {k: (v.float() / 127.5 - 1.0) if k in _IMAGES else v
+        inputs = {k: normalize_pixels(v) if k in _IMAGES else v
                   for k, v in batch.items()}
         inputs['target_parsing'] = inputs['target_parsing'].long()
         if samples is not None:

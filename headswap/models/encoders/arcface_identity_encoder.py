@@ -7,8 +7,8 @@ import torch.nn.functional as F
 from torchvision.ops import roi_align
 
 from headswap.registry import MODELS
+from headswap.utils.pretrained import FrozenModule, load_pretrained
 from ..frozen.iresnet import IResNet
-from ..frozen.pretrained import FrozenModule, load_pretrained
 
 __all__ = ['ArcFaceIdentityEncoder', 'ARCFACE_TEMPLATE_112', 'arcface_crop_box']
 
@@ -24,7 +24,7 @@ def arcface_crop_box(crop_scale: float = 2.0, center: Sequence[float] = (0.5, 0.
 
     How it is derived: headswap's aligned crops are made by mapping 5 landmarks
     onto ArcFace's template enlarged ``crop_scale`` times about the centre of the
-    crop (``template_points`` in ``headswap/datasets/preparation/alignment.py``;
+    crop (``template_points`` in ``headswap/face/alignment.py``;
     ``crop_scale`` is in ``index.json``'s metainfo, 2.0 by default), so that
     hair, ears and neck fit. The similarity that maps those template points of
     a crop of side S back onto ``ARCFACE_TEMPLATE_112`` is therefore a pure

@@ -7,7 +7,7 @@ from torchvision.models.mobilenetv2 import InvertedResidual
 from torchvision.ops.misc import Conv2dNormActivation
 
 from headswap.registry import MODELS
-from ..frozen.pretrained import load_pretrained
+from headswap.utils.pretrained import load_pretrained
 from ..layers import ImageNetInput, apply_spectral_norm, norm_2d_factory
 from ..layers.norm import BN_STATISTICS
 from ._kshot import encode_kshot

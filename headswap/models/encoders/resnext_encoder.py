@@ -5,7 +5,7 @@ import torch.nn as nn
 from torchvision.models.resnet import Bottleneck, conv1x1
 
 from headswap.registry import MODELS
-from ..frozen.pretrained import load_pretrained
+from headswap.utils.pretrained import load_pretrained
 from ..layers import ImageNetInput, apply_spectral_norm, norm_2d_factory
 from ..layers.norm import BN_STATISTICS
 from ._kshot import encode_kshot

@@ -1,14 +1,14 @@
-from .base_face_analysis import BaseFaceDetector, BaseFaceLandmarker, BaseFaceParser, FaceDetections
+"""No-grad networks used inside training losses and metrics (VGG-19 features, ArcFace's
+IResNet, FID's Inception). The face-analysis models (detectors, landmarkers, parsers) live in
+:mod:`headswap.face.providers` and are re-exported here for the old import paths."""
+from headswap.face.providers import (BaseFaceDetector, BaseFaceLandmarker, BaseFaceParser,
+                                     FaceDetections, LandmarkFaceParser,
+                                     MediaPipeFaceMeshLandmarker, MMPoseFaceLandmarker,
+                                     MMSegFaceParser, WholeImageFaceDetector, YuNetFaceDetector)
+from headswap.utils.pretrained import FrozenModule, load_pretrained
 from .fid_inception import FIDInceptionV3
 from .iresnet import IResNet
-from .landmark_face_parser import LandmarkFaceParser
-from .mediapipe_face_mesh_landmarker import MediaPipeFaceMeshLandmarker
-from .mmpose_face_landmarker import MMPoseFaceLandmarker
-from .mmseg_face_parser import MMSegFaceParser
-from .pretrained import FrozenModule, load_pretrained
 from .vgg19_features import VGG19Features
-from .whole_image_face_detector import WholeImageFaceDetector
-from .yunet_face_detector import YuNetFaceDetector
 
 __all__ = [
     'FrozenModule', 'load_pretrained', 'VGG19Features', 'FIDInceptionV3', 'IResNet',

@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 
 from headswap.registry import MODELS
-from .pretrained import FrozenModule, load_pretrained
+from headswap.utils.pretrained import FrozenModule, load_pretrained
 
 __all__ = ['VGG19Features']
 

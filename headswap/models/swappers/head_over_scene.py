@@ -6,20 +6,16 @@ pixels and labels are pasted on top. Kernels are OpenCV's (elliptic dilation, Ga
 with reflect-101 borders); the nearest-pixel fill is an exact-Euclidean jump flood where
 OpenCV uses a 5x5 distance mask, so the two agree up to ties (tested).
 """
-from typing import Sequence, Tuple
+from typing import Tuple
 
 import torch
 import torch.nn.functional as F
 
+# the torch label table, under its old name here
+from headswap.structures.face_labels import label_lut_tensor as label_lut
+
 __all__ = ['nearest_seed_index', 'dilate_ellipse', 'gaussian_blur_cv2',
            'compose_head_over_scene', 'label_lut']
-
-
-def label_lut(labels: Sequence[int], device=None) -> torch.Tensor:
-    """256-entry bool table: ``lut[parsing]`` is the mask of ``labels``."""
-    lut = torch.zeros(256, dtype=torch.bool, device=device)
-    lut[torch.as_tensor([int(x) for x in labels], dtype=torch.long, device=device)] = True
-    return lut
 
 
 def _shift(x: torch.Tensor, dy: int, dx: int, fill: int) -> torch.Tensor:

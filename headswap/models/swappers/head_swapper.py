@@ -1,52 +1,27 @@
-import contextlib
 import copy
 import logging
-from typing import Dict, Iterator, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.logging import MMLogger, print_log
+from mmengine.logging import print_log
 from mmengine.model import BaseModel
 
+from headswap.errors import UserError
 from headswap.registry import MODELS
 from headswap.structures import HeadSwapDataSample
-from headswap.utils.checkpoint import CheckpointError
-from headswap.utils.cli import UserError
+from headswap.structures.face_labels import HAIR_LABEL, label_lut_tensor
+from headswap.structures.pixels import to_uint8 as _to_uint8
 from ..blenders.blending_masks import dilate
-from .head_over_scene import compose_head_over_scene, label_lut
+from .head_over_scene import compose_head_over_scene
+from .stage_checkpoints import (checkpoint_stage, load_inference_state,  # noqa: F401
+                                load_stage_checkpoint, quiet_random_weight_warnings)
 
 __all__ = ['HeadSwapper', 'checkpoint_stage', 'HAIR_LABEL']
 
 ConfigOrPath = Union[str, dict]
-
-HAIR_LABEL = 17  # CelebAMask-HQ 'hair' (docs/en/data_format.md)
-
-# keys that identify what a state dict was trained as
-_STAGE_KEYS = {
-    'aligner': ('generator.', 'mlp.', 'portrait_encoder.'),
-    'blender': ('unet.', 'warping.'),
-    'swapper': ('aligner.', 'blender.'),
-}
-_STAGE_NAMES = {
-    'aligner': 'a stage-1 Head2HeadAligner checkpoint (configs/head2head/)',
-    'blender': 'a stage-2 Head2SceneBlender checkpoint (configs/head2scene/)',
-    'swapper': 'a HeadSwapper checkpoint (both stages; load it as the inferencer/test weights)',
-}
-
-
-def checkpoint_stage(state_dict: Dict[str, torch.Tensor]) -> Optional[str]:
-    """``'aligner'``, ``'blender'`` or ``'swapper'`` from a state dict's keys; None if unknown."""
-    for stage, prefixes in _STAGE_KEYS.items():
-        if all(any(k.startswith(p) for k in state_dict) for p in prefixes):
-            return stage
-    return None
-
-
-def _to_uint8(x: torch.Tensor) -> torch.Tensor:
-    """``[-1, 1]`` float images -> uint8 ``[0, 255]``."""
-    return ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
 
 
 def _resize(img: torch.Tensor, size: int) -> torch.Tensor:
@@ -59,20 +34,6 @@ def _resize(img: torch.Tensor, size: int) -> torch.Tensor:
     x = F.interpolate(x.float(), size=(size, size), mode='bilinear', align_corners=False,
                       antialias=shrink).to(img.dtype)
     return x.view(*lead, *x.shape[-3:])
-
-
-@contextlib.contextmanager
-def quiet_random_weight_warnings(quiet: bool) -> Iterator[None]:
-    """Silence the frozen networks' 'RANDOM weights' warnings while a stage is built
-    whose checkpoint then supplies those weights."""
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    if quiet:
-        logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 def _headswap_scope():
@@ -195,7 +156,7 @@ class HeadSwapper(BaseModel):
         self.aligner_resolution = int(self.aligner.resolution)
         self.resolution = int(resolution or self.aligner_resolution)
         self.head_labels = list(self.blender.masks.head_labels)
-        self.register_buffer('head_lut', label_lut(self.head_labels), persistent=False)
+        self.register_buffer('head_lut', label_lut_tensor(self.head_labels), persistent=False)
         self.head_parsing = head_parsing
         self.head_parser = None
         if head_parser is not None:
@@ -242,25 +203,7 @@ class HeadSwapper(BaseModel):
         return model
 
     def _load_stage(self, model: nn.Module, checkpoint: Optional[str], stage: str) -> None:
-        if checkpoint is None:
-            print_log(f'HeadSwapper: no {stage}_checkpoint, the {stage} runs with RANDOM weights '
-                      '(outputs are meaningless; fine for tests and speed measurements)',
-                      logger='current', level=logging.WARNING)
-            return
-        from mmengine.runner.checkpoint import CheckpointLoader
-
-        from headswap.utils.checkpoint import install_checkpoint_loader
-        install_checkpoint_loader()
-        ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-        state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-        if not isinstance(state, dict):
-            raise CheckpointError(f'{checkpoint}: not a checkpoint (no state dict)')
-        found = checkpoint_stage(state)
-        if found != stage:
-            what = _STAGE_NAMES.get(found, 'not a headswap stage checkpoint')
-            raise CheckpointError(f'{checkpoint}: {stage}_checkpoint needs {_STAGE_NAMES[stage]}, '
-                                  f'but this file is {what}')
-        load_inference_state(model, state, checkpoint, use_ema=self.use_ema)
+        load_stage_checkpoint(model, checkpoint, stage, self.use_ema)
 
     # ---------------------------------------------------------------- forward
     def encode_sources(self, source_imgs: torch.Tensor) -> torch.Tensor:
@@ -418,40 +361,3 @@ def parse_tensor(parser, images: torch.Tensor,
     arrays = list(images.permute(0, 2, 3, 1).cpu().numpy())
     lms = None if landmarks is None else landmarks.detach().float().cpu().numpy()
     return torch.from_numpy(np.asarray(parser.parse(arrays, lms)))
-
-
-def load_inference_state(model: nn.Module, state: Dict[str, torch.Tensor], checkpoint: str,
-                         use_ema: bool = True) -> Tuple[List[str], List[str]]:
-    """Load a stage's training state dict into its inference-only model.
-
-    Keys the model does not have (discriminators, EMA copies, VGG layers past the
-    warping's) are ignored; with ``use_ema`` the ``ema.module.*`` weights replace
-    the raw ones they shadow. Missing keys and shape mismatches raise a
-    :class:`CheckpointError` naming the file.
-
-    Returns:
-        The keys taken from the EMA copy and the ignored keys.
-    """
-    own = model.state_dict()
-    state = dict(state)
-    from_ema = []
-    if use_ema:
-        for k in list(own):
-            ema_key = f'ema.module.{k}'
-            if ema_key in state:
-                state[k] = state[ema_key]
-                from_ema.append(k)
-    ignored = sorted(set(state) - set(own))
-    missing = sorted(set(own) - set(state))
-    shapes = [f'{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}'
-              for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
-    if missing or shapes:
-        parts = []
-        if missing:
-            parts.append(f'missing keys {missing[:5]}{"..." if len(missing) > 5 else ""}')
-        if shapes:
-            parts.append(f'shape mismatch {shapes[:3]}')
-        raise CheckpointError(f'{checkpoint}: does not fit the configured model '
-                              f'({"; ".join(parts)}); was it trained with another config?')
-    model.load_state_dict({k: state[k] for k in own}, strict=True)
-    return from_ema, ignored

@@ -1,0 +1,74 @@
+"""Which faces count: the thresholds, and the checks both callers run with them.
+
+Data preparation and inference use the same checks with their own values (one table,
+here); the values reach the code through the preparation settings
+(:data:`headswap.datasets.preparation.DEFAULT_SETTINGS`) and the inference settings
+(:data:`headswap.apis.DEFAULT_INFERENCE_SETTINGS`), which configs may override.
+
+=====================  ===========  =========  ==============================================
+threshold              preparation  inference  meaning
+=====================  ===========  =========  ==============================================
+``min_face_size``      96 px        24 px      detector box side in source pixels; training
+                                               frames need detail, users' photos any face
+``min_landmark_score`` 0.5          0.3        landmarker confidence; below it (or NaN, or
+                                               collapsed points) the frame has no usable face
+``several_faces_ratio`` 0.5         (choose)   preparation drops a frame whose 2nd face is at
+                                               least this fraction of the main one; inference
+                                               chooses a face instead (``face=``)
+``min_blur``           15.0         (none)     variance of the Laplacian on the aligned face
+                                               region (preparation only)
+=====================  ===========  =========  ==============================================
+"""
+import copy
+from typing import Optional
+
+import numpy as np
+
+from .alignment import five_points
+
+__all__ = ['PREPARATION_THRESHOLDS', 'INFERENCE_THRESHOLDS', 'face_sides', 'usable_landmarks',
+           'build_component']
+
+PREPARATION_THRESHOLDS = dict(min_face_size=96.0, several_faces_ratio=0.5,
+                              min_landmark_score=0.5, min_blur=15.0)
+INFERENCE_THRESHOLDS = dict(min_face_size=24.0, min_landmark_score=0.3)
+
+
+def face_sides(boxes: np.ndarray) -> np.ndarray:
+    """``(N, 4)`` x1, y1, x2, y2 boxes -> ``(N,)`` longer box side."""
+    return np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+
+
+def usable_landmarks(landmarks: np.ndarray, scores: np.ndarray,
+                     min_score: float) -> np.ndarray:
+    """``(N, 68, 2)`` landmarks, ``(N,)`` scores -> ``(N,)`` bool: confident, finite, and
+    not collapsed (the 5 alignment points span at least 1 px each way)."""
+    lms = np.asarray(landmarks, np.float64)
+    if len(lms) == 0:
+        return np.zeros((0, ), bool)
+    ok = np.asarray(scores, np.float64) >= min_score
+    ok &= np.isfinite(lms).all(axis=(1, 2))
+    ok &= np.ptp(five_points(np.nan_to_num(lms)), axis=1).min(axis=1) >= 1.0
+    return ok
+
+
+def build_component(cfg, device: Optional[str] = None):
+    """A detector / landmarker / parser from its config (a built instance is returned as is);
+    ``device`` overrides the ``device`` of the config and of components nested in it."""
+    if not isinstance(cfg, dict):
+        return cfg
+    cfg = copy.deepcopy(cfg)
+    if device is not None:
+        _set_device(cfg, device)
+    import headswap.face.providers  # noqa: F401  (registers the components)
+    from headswap.registry import MODELS
+    return MODELS.build(cfg)
+
+
+def _set_device(cfg: dict, device: str) -> None:
+    """Set ``device`` of a component config and of components nested in it."""
+    if 'device' in cfg:
+        cfg['device'] = device
+    for value in cfg.values():
+        if isinstance(value, dict) and 'type' in value:
+            _set_device(value, device)

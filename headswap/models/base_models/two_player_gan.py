@@ -1,0 +1,111 @@
+"""What both training stages share as two-player GANs (a generator side against ``discriminator``).
+
+:class:`TwoPlayerGAN` is a :class:`mmengine.model.BaseModel` with the scaffolding of an
+alternating D step / G step, written once for the Head2HeadAligner (stage 1) and the
+Head2SceneBlender (stage 2); each stage keeps its own forward, losses and ``train_step``:
+
+* :meth:`_frozen_discriminator`: D as a fixed function inside a generator step (no weight
+  gradients, eval mode so spectral norm does no power iteration), restored afterwards;
+* :meth:`_update`: backward and step of one optimizer wrapper; with ``skip_non_finite`` the
+  step is skipped (and the gradients dropped) when they are not finite, and the caller learns
+  whether it was applied (AMP wrappers skip through their loss scaler);
+* ``val_step`` / ``test_step``: preprocess without augmentation, then ``forward(mode='predict')``
+  under ``no_grad``.
+
+Built on mmengine's BaseModel, not mmagic's BaseGAN: the stages' schedules (one shared
+generator forward for both updates, CUDA graphs, GAN warm-up) do not fit BaseGAN's loop, and
+importing mmagic's models costs ~10 s (docs/en/get_started.md, optional extras).
+"""
+import contextlib
+from typing import Callable, Iterator, List, Optional, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModel, is_model_wrapper
+from mmengine.optim import AmpOptimWrapper, OptimWrapper
+
+from headswap.registry import MODELS
+
+__all__ = ['TwoPlayerGAN', 'build_module', 'unwrap', 'grads_finite']
+
+
+def build_module(cfg: Optional[Union[dict, nn.Module]]) -> Optional[nn.Module]:
+    """A config -> a module from ``MODELS``; a built module (or None) is returned as is."""
+    if cfg is None or isinstance(cfg, nn.Module):
+        return cfg
+    return MODELS.build(cfg)
+
+
+def unwrap(module: nn.Module) -> nn.Module:
+    """The module inside a DDP-style wrapper (or the module itself)."""
+    return module.module if is_model_wrapper(module) else module
+
+
+def grads_finite(optimizer: torch.optim.Optimizer) -> bool:
+    """Whether every gradient of ``optimizer``'s parameters is finite (one device sync)."""
+    grads = [p.grad for group in optimizer.param_groups for p in group['params']
+             if p.grad is not None]
+    if not grads:
+        return True
+    return bool(torch.isfinite(torch.nn.utils.get_total_norm(grads, float('inf'))).item())
+
+
+class TwoPlayerGAN(BaseModel):
+    """Base of the two training stages: ``self.discriminator`` against a generator side.
+
+    Subclasses set ``self.discriminator`` and implement ``forward`` (``mode='predict'``
+    returns data samples) and ``train_step``.
+    """
+
+    discriminator: nn.Module
+
+    @contextlib.contextmanager
+    def _frozen_discriminator(self) -> Iterator[None]:
+        """D as a fixed function: no weight gradients, no power-iteration step."""
+        disc = unwrap(self.discriminator)
+        params = list(disc.parameters())
+        flags = [p.requires_grad for p in params]
+        was_training = disc.training
+        for p in params:
+            p.requires_grad_(False)
+        disc.train(False)
+        try:
+            yield
+        finally:
+            for p, flag in zip(params, flags):
+                p.requires_grad_(flag)
+            disc.train(was_training)
+
+    @staticmethod
+    def _update(wrapper: OptimWrapper, loss: torch.Tensor,
+                inspect: Optional[Callable[[], None]] = None,
+                skip_non_finite: bool = True) -> bool:
+        """Backward and step; skip the step when the gradients are not finite.
+
+        ``inspect`` is called between backward and step (gradients are there).
+        Returns whether the update was applied (or is still accumulating). With
+        ``skip_non_finite=False`` this is ``wrapper.update_params(loss)``.
+        """
+        wrapper.backward(wrapper.scale_loss(loss))
+        if inspect is not None:
+            inspect()
+        if not wrapper.should_update():
+            return True
+        # an AMP wrapper's loss scaler already skips non-finite steps
+        finite = not skip_non_finite or isinstance(wrapper, AmpOptimWrapper) \
+            or grads_finite(wrapper.optimizer)
+        if finite:
+            wrapper.step()
+        wrapper.zero_grad()
+        return finite
+
+    @torch.no_grad()
+    def val_step(self, data: Union[dict, tuple, list]) -> list:
+        """Preprocess (no augmentation) and predict: data samples with uint8 images."""
+        data = self.data_preprocessor(data, False)
+        return self.forward(data['inputs'], data.get('data_samples'), mode='predict')
+
+    @torch.no_grad()
+    def test_step(self, data: Union[dict, tuple, list]) -> List:
+        """As :meth:`val_step`."""
+        return self.val_step(data)

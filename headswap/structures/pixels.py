@@ -1,0 +1,25 @@
+"""The pixel convention between data and models, written once.
+
+Datasets and media readers hand out uint8 RGB in ``[0, 255]``; models work in
+``[-1, 1]`` floats. The data preprocessors convert on the way in
+(:func:`normalize_pixels`); visualisation and inference outputs convert back
+(:func:`to_uint8`).
+"""
+import torch
+
+__all__ = ['normalize_pixels', 'denormalize_pixels', 'to_uint8']
+
+
+def normalize_pixels(images: torch.Tensor) -> torch.Tensor:
+    """uint8 (or float) ``[0, 255]`` images of any shape -> float32 ``[-1, 1]``."""
+    return images.float() / 127.5 - 1.0
+
+
+def denormalize_pixels(images: torch.Tensor) -> torch.Tensor:
+    """``[-1, 1]`` images -> ``[0, 255]`` in the same float dtype (not clamped or rounded)."""
+    return (images + 1) * 127.5
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """``[-1, 1]`` float images of any shape -> uint8 ``[0, 255]`` (clamped, rounded)."""
+    return denormalize_pixels(images.detach().float().clamp(-1, 1)).round().to(torch.uint8)
