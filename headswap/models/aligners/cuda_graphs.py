@@ -30,12 +30,14 @@ fine-tuning); no gradient accumulation (graphed backward passes hand out their g
 buffers, which the next replay overwrites).
 """
 import contextlib
+import warnings
 from typing import Callable, Dict, Hashable, Iterator, Tuple
 
 import torch
 import torch.nn as nn
+from mmengine.model import is_model_wrapper
 
-__all__ = ['GraphedPasses']
+__all__ = ['GraphedPasses', 'graphs_usable']
 
 
 def _autocast_state(device_type: str = 'cuda') -> Tuple[bool, torch.dtype]:
@@ -124,3 +126,30 @@ class GraphedPasses:
             for b, s in zip(buffers, saved):
                 b.copy_(s)
         return graphed
+
+
+def graphs_usable(model, real: torch.Tensor, g_wrapper, d_wrapper) -> bool:
+    """Whether this iteration of ``model`` (an aligner with ``cuda_graphs``) replays CUDA
+    graphs; errors for setups they cannot serve (DDP-wrapped parts, gradient accumulation),
+    one warning and eager training on a CPU."""
+    if model.cuda_graphs is None:
+        return False
+    wrapped = [n for n in (*model.generator_modules, 'discriminator')
+               if is_model_wrapper(getattr(model, n))]
+    if wrapped:
+        raise RuntimeError(f'model.cuda_graphs=True cannot record DDP-wrapped parts '
+                           f'({", ".join(wrapped)}): train on one GPU with it, or set '
+                           'model.cuda_graphs=False for distributed training')
+    for name, wrapper in (('generator', g_wrapper), ('discriminator', d_wrapper)):
+        if getattr(wrapper, '_accumulative_counts', 1) != 1:
+            raise ValueError(f'model.cuda_graphs=True does not support gradient '
+                             f'accumulation (optim_wrapper.{name}.accumulative_counts='
+                             f'{wrapper._accumulative_counts}): graphed backward passes '
+                             'reuse their gradient buffers')
+    if not real.is_cuda:
+        if not model._warned_cpu_graphs:
+            warnings.warn(f'{type(model).__name__}(cuda_graphs=True) on {real.device.type}: '
+                          'CUDA graphs need a GPU, training eagerly')
+            model._warned_cpu_graphs = True
+        return False
+    return True

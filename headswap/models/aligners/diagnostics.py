@@ -10,12 +10,13 @@ outputs that vary with the sources or the driver's colour jitter, but not with i
 spread as much as their targets do; only the second tells they do not follow the driver.
 """
 from collections import deque
-from typing import Deque, Dict, Optional
+from typing import Deque, Dict, Optional, Sequence
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ['DriverSensitivityWindow', 'driver_sensitivity', 'own_target_nearest']
+__all__ = ['DriverSensitivityWindow', 'driver_sensitivity', 'grad_norms', 'own_target_nearest']
 
 
 def driver_sensitivity(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -98,3 +99,14 @@ class DriverSensitivityWindow:
             out['adain_std'] = params.std(0).mean()
             out['adain_rms'] = params.pow(2).mean().sqrt()
         return out
+
+
+def grad_norms(model: nn.Module, parts: Sequence[str]) -> Dict[str, torch.Tensor]:
+    """L2 norm of the gradients reaching each of ``model``'s ``parts`` (``grad_norm_<part>``):
+    how much of the loss's pull arrives at the pose encoder, the MLP, ..."""
+    out = {}
+    for name in parts:
+        grads = [p.grad for p in getattr(model, name).parameters() if p.grad is not None]
+        if grads:
+            out[f'grad_norm_{name}'] = torch.nn.utils.get_total_norm(grads).float()
+    return out

@@ -1,11 +1,8 @@
 import contextlib
-import warnings
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmengine.logging import MessageHub
-from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 
 from headswap.registry import MODELS
@@ -15,21 +12,17 @@ from ..base_models import TwoPlayerGAN
 from ..base_models import build_module as _build
 from ..base_models import unwrap as _unwrap
 from ..layers import ForeachExponentialMovingAverage
-from .cuda_graphs import GraphedPasses
-from .diagnostics import DriverSensitivityWindow
+from .aligner_losses import ADVERSARIAL_TERMS, AlignerLosses
+from .cuda_graphs import GraphedPasses, graphs_usable
+from .diagnostics import DriverSensitivityWindow, grad_norms
 
 __all__ = ['Head2HeadAligner']
 
 ModuleCfg = Union[dict, nn.Module]
 
-# names of model.losses; each logs as `loss_<name>` (`gan`: `loss_g_adv`, `loss_d_adv`)
-_LOSS_NAMES = ('l1', 'vgg', 'arcface_fm', 'identity', 'disc_fm', 'gan', 'mask')
-# the generator terms that come from D_A (left out of the generator loss during gan_warmup)
-_ADVERSARIAL_TERMS = ('loss_g_adv', 'loss_disc_fm')
-
 
 @MODELS.register_module()
-class Head2HeadAligner(TwoPlayerGAN):
+class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
     """Stage 1 of HeSer: reenact K source portraits with a driver's pose and expression.
 
     ``I_A = G(MLP([E_por(I_S), E_id(I_S), E_pose(aug(D)), E_exp(aug(D))]))``,
@@ -188,18 +181,6 @@ class Head2HeadAligner(TwoPlayerGAN):
                              f'{self.generator.num_adain_params} AdaIN parameters')
         return MODELS.build(cfg)
 
-    def _build_losses(self, cfgs: Dict[str, dict]) -> nn.ModuleDict:
-        unknown = sorted(set(cfgs) - set(_LOSS_NAMES))
-        if unknown:
-            raise ValueError(f'unknown losses {unknown} in model.losses; known: '
-                             f'{list(_LOSS_NAMES)}')
-        losses = nn.ModuleDict({k: _build(v) for k, v in cfgs.items() if v is not None})
-        if 'gan' not in losses:
-            raise ValueError('model.losses needs a `gan` loss (the adversarial terms, eqs. 4-5)')
-        if 'vgg' in losses and self.vgg is None:
-            raise ValueError('the `vgg` loss needs model.vgg (a VGG19Features config)')
-        return losses
-
     def _check_resolution(self) -> None:
         pre = self.data_preprocessor
         if hasattr(pre, 'resolution'):
@@ -320,48 +301,6 @@ class Head2HeadAligner(TwoPlayerGAN):
                 stack.enter_context(wrapper.optim_context(getattr(self, name)))
             yield
 
-    def discriminator_loss(self, real: torch.Tensor, fake: torch.Tensor
-                           ) -> Dict[str, torch.Tensor]:
-        """Hinge loss of D_A (eq. 4) with one pass over ``[real, fake]``."""
-        logits, _ = self.discriminator(torch.cat([real, fake.detach()], dim=0))
-        n = real.shape[0]
-        real_logits = [x[:n] for x in logits]
-        fake_logits = [x[n:] for x in logits]
-        loss = self.losses['gan'].discriminator_loss(real_logits, fake_logits)
-        return dict(loss_d_adv=loss,
-                    d_real=torch.stack([x.detach().float().mean() for x in real_logits]).mean(),
-                    d_fake=torch.stack([x.detach().float().mean() for x in fake_logits]).mean())
-
-    def generator_losses(self, real: torch.Tensor, fake: torch.Tensor, fake_mask: torch.Tensor,
-                         gt_mask: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
-        """Eqs. 1, 2, 3, 5 and the mask loss; D is used as a fixed function."""
-        losses = self.losses
-        out: Dict[str, torch.Tensor] = {}
-        if 'l1' in losses:
-            out['loss_l1'] = losses['l1'](fake, real)
-        if 'vgg' in losses:
-            with torch.no_grad():
-                vgg_real = self.vgg(real)
-            out['loss_vgg'] = losses['vgg'](self.vgg(fake), vgg_real)
-        if 'identity' in losses or 'arcface_fm' in losses:
-            with torch.no_grad():
-                id_real, feats_real = self.identity_encoder(real, return_features=True)
-            id_fake, feats_fake = self.identity_encoder(fake, return_features=True)
-            if 'identity' in losses:
-                out['loss_identity'] = losses['identity'](id_fake, id_real)
-            if 'arcface_fm' in losses:
-                out['loss_arcface_fm'] = losses['arcface_fm'](feats_fake, feats_real)
-        with self._frozen_discriminator():
-            logits_fake, d_feats_fake = self.discriminator(fake)
-            out['loss_g_adv'] = losses['gan'].generator_loss(logits_fake)
-            if 'disc_fm' in losses:
-                with torch.no_grad():
-                    _, d_feats_real = self.discriminator(real)
-                out['loss_disc_fm'] = losses['disc_fm'](d_feats_fake, d_feats_real)
-        if 'mask' in losses and gt_mask is not None:
-            out['loss_mask'] = losses['mask'](fake_mask, gt_mask)
-        return out
-
     def train_step(self, data: dict, optim_wrapper: OptimWrapperDict
                    ) -> Dict[str, torch.Tensor]:
         data = self.data_preprocessor(data, True)
@@ -379,7 +318,7 @@ class Head2HeadAligner(TwoPlayerGAN):
         if self.reconstruct == 'head':
             real = self.composite(real, gt_mask)
         g_wrapper, d_wrapper = optim_wrapper['generator'], optim_wrapper['discriminator']
-        graphs = self.cuda_graphs if self._graphs_usable(real, g_wrapper, d_wrapper) else None
+        graphs = self.cuda_graphs if graphs_usable(self, real, g_wrapper, d_wrapper) else None
 
         with self._generator_context(g_wrapper):
             if self.driver_augmentation is not None:  # host-side randomness: never graphed
@@ -402,11 +341,11 @@ class Head2HeadAligner(TwoPlayerGAN):
                  if getattr(self, n) is not None},
                 real, fake, fake_mask, *(() if gt_mask is None else (gt_mask, )))
             warm = self._in_gan_warmup()
-            g_loss = sum(v for k, v in g_out.items() if not (warm and k in _ADVERSARIAL_TERMS))
-        grad_norms: Dict[str, torch.Tensor] = {}
+            g_loss = sum(v for k, v in g_out.items() if not (warm and k in ADVERSARIAL_TERMS))
+        norms: Dict[str, torch.Tensor] = {}
         g_applied = self._update(g_wrapper, g_loss,
                                  None if self.diagnostics is None else
-                                 lambda: grad_norms.update(self._grad_norms()))
+                                 lambda: norms.update(grad_norms(self, self.generator_modules)))
 
         if self.ema is not None and g_applied:
             self.ema.update_parameters(self._generator_side())
@@ -419,16 +358,10 @@ class Head2HeadAligner(TwoPlayerGAN):
             # copies: graph outputs are overwritten by the next replay
             self.diagnostics.add(fake, real, adain_params.to(torch.float32, copy=True))
             log.update(self.diagnostics.stats())
-            log.update(grad_norms)
+            log.update(norms)
         if graphs is not None:  # a count that keeps growing means shapes keep changing
             log['cuda_graph_recordings'] = torch.tensor(float(graphs.recordings))
         return log
-
-    def _in_gan_warmup(self) -> bool:
-        """Whether this iteration is inside ``gan_warmup`` (the Runner's iteration count)."""
-        if self.gan_warmup <= 0:
-            return False
-        return int(MessageHub.get_current_instance().get_info('iter', 0)) < self.gan_warmup
 
     @staticmethod
     def _run_pass(graphs: Optional[GraphedPasses], name: str, fn, modules: Dict[str, nn.Module],
@@ -445,40 +378,6 @@ class Head2HeadAligner(TwoPlayerGAN):
         RGB, mask and the (detached) AdaIN parameters."""
         img, mask, params = self._render(self.encode_sources(sources), driver, use_ema=False)
         return img, mask, params.detach()
-
-    def _grad_norms(self) -> Dict[str, torch.Tensor]:
-        """L2 norm of the gradients of each generator-side part (``grad_norm_<part>``)."""
-        out = {}
-        for name in self.generator_modules:
-            grads = [p.grad for p in getattr(self, name).parameters() if p.grad is not None]
-            if grads:
-                out[f'grad_norm_{name}'] = torch.nn.utils.get_total_norm(grads).float()
-        return out
-
-    def _graphs_usable(self, real: torch.Tensor, g_wrapper: OptimWrapper,
-                       d_wrapper: OptimWrapper) -> bool:
-        """Whether this iteration replays CUDA graphs; errors for setups they cannot serve."""
-        if self.cuda_graphs is None:
-            return False
-        wrapped = [n for n in (*self.generator_modules, 'discriminator')
-                   if is_model_wrapper(getattr(self, n))]
-        if wrapped:
-            raise RuntimeError(f'model.cuda_graphs=True cannot record DDP-wrapped parts '
-                               f'({", ".join(wrapped)}): train on one GPU with it, or set '
-                               'model.cuda_graphs=False for distributed training')
-        for name, wrapper in (('generator', g_wrapper), ('discriminator', d_wrapper)):
-            if getattr(wrapper, '_accumulative_counts', 1) != 1:
-                raise ValueError(f'model.cuda_graphs=True does not support gradient '
-                                 f'accumulation (optim_wrapper.{name}.accumulative_counts='
-                                 f'{wrapper._accumulative_counts}): graphed backward passes '
-                                 'reuse their gradient buffers')
-        if not real.is_cuda:
-            if not self._warned_cpu_graphs:
-                warnings.warn(f'Head2HeadAligner(cuda_graphs=True) on {real.device.type}: '
-                              'CUDA graphs need a GPU, training eagerly')
-                self._warned_cpu_graphs = True
-            return False
-        return True
 
     # ---------------------------------------------------------------- helpers
     def parameter_counts(self) -> Dict[str, int]:

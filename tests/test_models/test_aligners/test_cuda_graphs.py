@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from headswap.engine.optimizers import AutocastOptimWrapper
-from headswap.models.aligners import head2head_aligner
+from headswap.models.aligners import cuda_graphs
 from headswap.registry import OPTIM_WRAPPER_CONSTRUCTORS
 from tests.test_models.test_aligners.test_head2head_aligner import batch, build, optim_for
 
@@ -60,7 +60,7 @@ def test_refuses_gradient_accumulation_and_ddp(cfg, monkeypatch):
         model.train_step(batch(), optim)
 
     model = build(cfg, cuda_graphs=True).train()
-    monkeypatch.setattr(head2head_aligner, 'is_model_wrapper',
+    monkeypatch.setattr(cuda_graphs, 'is_model_wrapper',
                         lambda m: m is model.discriminator)
     with pytest.raises(RuntimeError, match='cannot record DDP-wrapped parts \\(discriminator\\)'):
         model.train_step(batch(), optim_for(cfg, model))
