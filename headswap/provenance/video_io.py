@@ -9,6 +9,7 @@ manifest signed over the finished file when enabled and available.
 import fractions
 import os
 import os.path as osp
+import shutil
 import tempfile
 from typing import Dict, Iterator, Optional, Tuple, Union
 
@@ -214,6 +215,7 @@ def tag_video(path: str, provenance: Optional[Provenance] = None) -> str:
                     continue
                 packet.stream = mapping[packet.stream.index]
                 dst.mux(packet)
+        shutil.copymode(path, tmp)  # mkstemp makes 0600 files: keep the original's mode
         os.replace(tmp, path)
     finally:
         if osp.exists(tmp):

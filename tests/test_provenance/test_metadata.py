@@ -1,3 +1,5 @@
+import os
+import stat
 import fractions
 import os.path as osp
 
@@ -137,10 +139,13 @@ def test_video_writer_metadata_audio_and_watermark(tmp_path, gpu_style):
 def test_tag_video_adds_metadata_without_reencoding(tmp_path):
     src = str(tmp_path / 'plain.mp4')
     _source_video(src, frames=10)
+    os.chmod(src, 0o644)
     before, _, _ = _decode(src)
     tag_video(src, Provenance(watermark=False, c2pa=False))
     after, _, audio = _decode(src)
     assert len(after) == 10 and audio == ['aac']
+    # rewritten in place through a temporary file: others can still read it (not 0600)
+    assert stat.S_IMODE(os.stat(src).st_mode) == 0o644
     np.testing.assert_array_equal(before[3], after[3])
     _check_fields(read_provenance(src), watermark='disabled')
 

@@ -23,6 +23,8 @@
 #   gn-in-warmup, gn-nosnmlp-warmup  the two above + the adversarial warm-up
 #   gn-in-b6   gn-in-warmup with 6 samples per step (the paper's 6 GPUs x 1 on one GPU)
 #   gn-in-k8   gn-in-warmup with K = 8 sources every step (no source-count noise)
+#   gn-in-nogeo  gn-in-warmup with colour-only driver augmentation (no driver-only affine)
+#   gn-in-pose   gn-in-warmup with the affine applied to driver, target and mask alike
 # WARMUP=N sets the warm-up of the *-warmup variants (default 2000 iterations).
 # CONFIG=... picks another base config (e.g. the tiny one on a CPU).
 # Extra options for every variant: ARGS="--amp ..." (learning_check.py arguments), e.g.
@@ -63,6 +65,8 @@ options() {
     gn-in-warmup) echo "${PAPER_AUG[@]} ${GN[@]} model.mlp.input_norm=True model.gan_warmup=$WARMUP" ;;
     gn-in-b6) echo "${PAPER_AUG[@]} ${GN[@]} model.mlp.input_norm=True model.gan_warmup=$WARMUP train_dataloader.batch_size=6" ;;
     gn-in-k8) echo "${PAPER_AUG[@]} ${GN[@]} model.mlp.input_norm=True model.gan_warmup=$WARMUP train_dataloader.dataset.num_sources=8" ;;
+    gn-in-nogeo) echo "${PAPER_AUG[@]} ${GN[@]} model.mlp.input_norm=True model.gan_warmup=$WARMUP model.driver_augmentation.rotation=0.0 model.driver_augmentation.translation=0.0 model.driver_augmentation.scale=(1.0,1.0)" ;;
+    gn-in-pose) echo "${POSE[@]} ${GN[@]} model.reconstruct=frame model.mlp.input_norm=True model.gan_warmup=$WARMUP" ;;
     gn-nosnmlp-warmup) echo "${PAPER_AUG[@]} ${GN[@]} model.mlp.spectral_norm=False model.gan_warmup=$WARMUP" ;;
     *) echo "unknown variant $1" >&2; return 1 ;;
     esac

@@ -8,9 +8,16 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    'atomic_write_bytes', 'atomic_write_json', 'atomic_write_image', 'read_json',
+    'atomic_write_bytes', 'atomic_write_json', 'atomic_write_image', 'file_mode', 'read_json',
     'remove_stale_tmp'
 ]
+
+
+def file_mode() -> int:
+    """The mode ``open(path, 'w')`` would give a new file: ``0o666`` less the umask."""
+    mask = os.umask(0o022)  # reading the umask means setting it: put it straight back
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
@@ -19,6 +26,7 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix='.tmp-', dir=folder)
     try:
+        os.fchmod(fd, file_mode())  # mkstemp makes 0600 files; others may share the dataset
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
         os.replace(tmp, path)
