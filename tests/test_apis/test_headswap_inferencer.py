@@ -11,8 +11,9 @@ from headswap.apis import HeadSwapInferencer
 from headswap.provenance import Provenance, detect_watermark, read_provenance
 from headswap.registry import INFERENCERS
 from headswap.utils.cli import UserError
-from tests.test_apis.media_fixtures import (ASTRONAUT, CARPHONE, astronaut, decode, paste, probe,
-                                            sample_frame, scene, talking_clip, write_clip)
+from tests.test_apis.media_fixtures import (ASTRONAUT, CARPHONE, assert_same_audio, astronaut,
+                                            decode, paste, probe, sample_frame, scene, talking_clip,
+                                            write_clip)
 from tests.test_tools.tool_loader import load_tool
 
 CONFIG = 'configs/inference/headswap_offline_tiny-64.py'
@@ -110,6 +111,7 @@ def test_video_target_keeps_frames_fps_and_audio(inferencer, tmp_path):
     info = probe(out)
     assert info['frames'] == 12 and info['fps'] == 25 and info['audio']
     assert info['size'] == (192, 144)
+    assert_same_audio(out, target)  # kept: as long as the input's and the same samples
     prov = read_provenance(out)
     assert prov['synthetic'] and prov['fields']['version']
     assert detect_watermark(out)[0]
