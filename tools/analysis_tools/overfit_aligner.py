@@ -10,7 +10,7 @@ iterations is at least ``--target-ratio`` times lower than the L1 of the first
 iteration *and* below the L1 of the fitted targets' per-pixel mean image (a model
 that ignores its inputs reaches the ratio but not that). On CPU use the tiny config,
 e.g. the tests' synthetic one, reconstruction only (with driver augmentation and the
-adversarial terms the tiny model is still above the mean image after 800 iterations):
+adversarial terms the tiny model was still above the mean image after 400 iterations):
 
     python tools/analysis_tools/overfit_aligner.py \\
         tests/data/configs/head2head_aligner_tiny_synthetic.py --iters 600 \\
