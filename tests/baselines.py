@@ -13,11 +13,13 @@ trained model with what such trivial models score on the same targets:
 Images are tensors ``(N, C, H, W)`` (or broadcastable) in any one value range; pass the range's
 width as ``data_range`` to :func:`psnr` (2 for [-1, 1], 255 for uint8).
 """
+import contextlib
 from typing import Dict
 
 import torch
 
-__all__ = ['mean_image', 'identity_map', 'l1', 'psnr', 'baseline_scores', 'assert_beats']
+__all__ = ['mean_image', 'identity_map', 'l1', 'psnr', 'baseline_scores', 'assert_beats',
+           'torch_threads']
 
 
 def mean_image(targets: torch.Tensor) -> torch.Tensor:
@@ -69,3 +71,15 @@ def assert_beats(pred: torch.Tensor, targets: torch.Tensor, inputs: torch.Tensor
                 f'L1 {scores["model"]:.4f} does not beat the {name} baseline '
                 f'({value:.4f} x margin {margin}): {scores}')
     return scores
+
+
+@contextlib.contextmanager
+def torch_threads(n: int = 1):
+    """Run the block with ``n`` torch CPU threads (restored after). Tiny models train no slower
+    on one thread, and on a busy 2-core machine two threads per process can be 10x slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
