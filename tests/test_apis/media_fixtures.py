@@ -124,3 +124,14 @@ def assert_same_audio(out: str, src: str, frame_samples: int = 1024) -> None:
     n = min(len(got), len(want))
     assert np.abs(want[:n]).max() > 0.1  # the source has a tone, not silence
     np.testing.assert_allclose(got[:n], want[:n], atol=1e-3)
+
+
+def watermark_bound(height: int, width: int) -> int:
+    """The largest change the watermark can make to a pixel of a ``height x width`` frame
+    (8-bit levels): strength x small-frame gain x the texture mask's maximum x the pattern's
+    peak, rounded up, plus one for rounding the swapped pixels."""
+    from headswap.provenance.api import get_watermarker
+    wm = get_watermarker()
+    gain = min(wm.small_frame_gain, max(1.0, (512 * 512 / (height * width)) ** 0.5))
+    peak = float(np.abs(wm.pattern(height, width)).max())
+    return int(np.ceil(wm.strength * gain * wm.mask_range[1] * peak)) + 1
