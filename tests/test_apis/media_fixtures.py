@@ -104,3 +104,34 @@ def decode(path: str, limit: Optional[int] = None) -> List[np.ndarray]:
             if limit and len(out) >= limit:
                 break
         return out
+
+
+def audio_track(path: str):
+    """The first audio stream decoded to mono float32 samples: ``(samples, sample rate)``."""
+    with av.open(path) as c:
+        stream = c.streams.audio[0]
+        chunks = [f.to_ndarray().astype(np.float32).reshape(len(f.layout.channels), -1).mean(0)
+                  for f in c.decode(stream)]
+        return np.concatenate(chunks), stream.rate
+
+
+def assert_same_audio(out: str, src: str, frame_samples: int = 1024) -> None:
+    """``out`` carries ``src``'s audio: the same rate, as long (to one AAC frame), same samples."""
+    got, rate = audio_track(out)
+    want, src_rate = audio_track(src)
+    assert rate == src_rate
+    assert abs(len(got) - len(want)) <= frame_samples, (len(got), len(want), rate)
+    n = min(len(got), len(want))
+    assert np.abs(want[:n]).max() > 0.1  # the source has a tone, not silence
+    np.testing.assert_allclose(got[:n], want[:n], atol=1e-3)
+
+
+def watermark_bound(height: int, width: int) -> int:
+    """The largest change the watermark can make to a pixel of a ``height x width`` frame
+    (8-bit levels): strength x small-frame gain x the texture mask's maximum x the pattern's
+    peak, rounded up, plus one for rounding the swapped pixels."""
+    from headswap.provenance.api import get_watermarker
+    wm = get_watermarker()
+    gain = min(wm.small_frame_gain, max(1.0, (512 * 512 / (height * width)) ** 0.5))
+    peak = float(np.abs(wm.pattern(height, width)).max())
+    return int(np.ceil(wm.strength * gain * wm.mask_range[1] * peak)) + 1

@@ -52,6 +52,45 @@ def test_sources_come_from_the_configured_scope(root, scope):
             assert meta['identity'] == 'a'
 
 
+def _frame_key(by_value: dict, img: torch.Tensor) -> tuple:
+    """(identity, video, clip, frame) of a fake frame, from its grey value (right of the band)."""
+    e = by_value[int(img[0, 16, 31])]
+    return e['identity'], e['video'], e['clip'], e['frame']
+
+
+@pytest.mark.parametrize('scope', ['clip', 'video', 'identity', 'other_videos'])
+def test_loaded_source_images_are_of_the_target_identity(root, scope):
+    """The source *pixels*, not the metainfo names: identities a and b both have ``v1/c1``, so
+    ``source_frames`` (video/clip/frame) cannot tell a's sources from b's. Every fake frame
+    encodes its position in index.json in its grey value; each loaded source is looked up there.
+    """
+    with open(f'{root}/index.json') as f:
+        entries = json.load(f)['data_list']
+    by_value = {(n * 7) % 256: e for n, e in enumerate(entries)}
+    assert len(by_value) == len(entries)
+    ds = _dataset(root, num_sources=2, source_scope=scope,
+                  on_small_pool='skip' if scope == 'other_videos' else 'error')
+    np.random.seed(0)
+    identities = set()
+    for i in range(len(ds)):
+        sample = ds[i]
+        meta = sample['data_samples'].metainfo
+        target = (meta['identity'], meta['video'], meta['clip'], meta['frame'])
+        assert _frame_key(by_value, sample['inputs']['driver_img']) == target
+        identities.add(meta['identity'])
+        for img in sample['inputs']['source_imgs']:
+            key = _frame_key(by_value, img)
+            assert key[0] == target[0], (scope, target, key)  # never another person
+            assert key != target
+            if scope == 'clip':
+                assert key[:3] == target[:3]
+            elif scope == 'video':
+                assert key[:2] == target[:2]
+            elif scope == 'other_videos':
+                assert key[1] != target[1]
+    assert identities == ({'a'} if scope == 'other_videos' else {'a', 'b'})
+
+
 def test_other_videos_scope_errors_or_skips_small_identities(root):
     with pytest.raises(ValueError, match=r"fewer than K=2 .* b \(0\).*on_small_pool='skip'"):
         _dataset(root, num_sources=2, source_scope='other_videos')

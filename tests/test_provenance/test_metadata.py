@@ -1,7 +1,8 @@
-import os
-import stat
 import fractions
+import os
 import os.path as osp
+import shutil
+import stat
 
 import av
 import numpy as np
@@ -13,6 +14,7 @@ from headswap.provenance import (DIGITAL_SOURCE_TYPE, Provenance, detect_waterma
                                  open_video_writer, read_provenance, tag_video, write_image)
 from headswap.provenance.c2pa_signer import c2pa_available, local_signer_paths
 from headswap.version import __version__
+from tests.test_apis.media_fixtures import assert_same_audio
 from .conftest import photo
 
 needs_c2pa = pytest.mark.skipif(not c2pa_available(), reason='pip install c2pa-python')
@@ -126,6 +128,7 @@ def test_video_writer_metadata_audio_and_watermark(tmp_path, gpu_style):
             w.write(mark_frames(batch) if gpu_style else batch)
     got, got_rate, audio = _decode(out)
     assert len(got) == len(frames) and got_rate == rate and audio == ['aac']
+    assert_same_audio(out, src)  # the source's audio, as long and with the same samples
     info = read_provenance(out)
     _check_fields(info)
     assert 'container' in info['sources']
@@ -140,10 +143,12 @@ def test_tag_video_adds_metadata_without_reencoding(tmp_path):
     src = str(tmp_path / 'plain.mp4')
     _source_video(src, frames=10)
     os.chmod(src, 0o644)
+    shutil.copy(src, tmp_path / 'copy.mp4')
     before, _, _ = _decode(src)
     tag_video(src, Provenance(watermark=False, c2pa=False))
     after, _, audio = _decode(src)
     assert len(after) == 10 and audio == ['aac']
+    assert_same_audio(src, str(tmp_path / 'copy.mp4'))
     # rewritten in place through a temporary file: others can still read it (not 0600)
     assert stat.S_IMODE(os.stat(src).st_mode) == 0o644
     np.testing.assert_array_equal(before[3], after[3])

@@ -8,7 +8,9 @@ import shutil
 import pytest
 import torch
 
+from tests.baselines import l1, mean_image
 from tests.conftest import run_tool
+from tests.synthetic_head2head import render_frame
 
 CONFIG = 'tests/data/configs/head2head_aligner_tiny_synthetic.py'
 LOSSES = {'loss_l1', 'loss_vgg', 'loss_arcface_fm', 'loss_disc_fm', 'loss_identity',
@@ -80,10 +82,26 @@ def test_nan_loss_stops_with_a_resumable_checkpoint(tmp_path):
 
 
 def test_overfits_a_handful_of_frames():
-    """The tiny model drives L1 down at least 5x on 4 frames (tools/analysis_tools)."""
+    """The tiny model fits 4 frames better than their per-pixel mean image does.
+
+    L1 falling 5x from a random start is not enough: on these frames the constant mean image
+    scores 0.054 against a first iteration of 0.51 (9.6x lower). The tool passes only below the
+    mean image; its baseline is checked here against the frames rendered independently. The fit
+    is reconstruction-only (no driver augmentation, adversarial terms held back by gan_warmup):
+    with them the tiny model was still above it after 400 (0.084, measured).
+    """
     proc = run_tool(['tools/analysis_tools/overfit_aligner.py', CONFIG, '--frames', '4',
-                     '--iters', '400', '--log-every', '100'])
-    assert 'PASS' in proc.stdout.strip().splitlines()[-1]
+                     '--iters', '600', '--log-every', '100', '--cfg-options',
+                     'model.driver_augmentation=None', 'model.gan_warmup=100000'])
+    lines = proc.stdout.strip().splitlines()
+    assert 'PASS' in lines[-1], proc.stdout[-2000:]
+    last = float(re.search(r'last 10 iterations ([\d.]+)', lines[-1]).group(1))
+    baseline = float(re.search(r'mean-image baseline L1 ([\d.]+)', lines[-2]).group(1))
+    # the first 4 samples: identity 0, frames 0-3, in [-1, 1]
+    targets = torch.stack([torch.from_numpy(render_frame(0, f, 32)[0]).permute(2, 0, 1)
+                           for f in range(4)]).float() / 127.5 - 1
+    assert baseline == pytest.approx(l1(mean_image(targets), targets), abs=2e-4)
+    assert last < 0.95 * baseline
 
 
 def test_dist_train_two_cpu_processes(tmp_path):

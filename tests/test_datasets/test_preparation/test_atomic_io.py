@@ -5,8 +5,7 @@ import stat
 import numpy as np
 import pytest
 
-from headswap.datasets.preparation.atomic_io import (atomic_write_image, atomic_write_json,
-                                                     file_mode)
+from headswap.datasets.preparation.atomic_io import atomic_write_image, atomic_write_json, file_mode
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ import logging
 import os
 import os.path as osp
 import shutil
+import signal
 import subprocess
 import sys
-import time
 
 import cv2
 import numpy as np
@@ -68,6 +68,20 @@ def test_converter_writes_the_contract_on_the_real_clip(tmp_path):
     assert open(osp.join(out, 'index.json'), 'rb').read() == before
 
 
+_KILL_AFTER_FIRST_SHARD = '''
+import os, runpy, signal, sys
+import headswap.datasets.preparation.prepare as prepare
+write = prepare.atomic_write_json
+def write_then_die(path, obj):
+    write(path, obj)
+    if os.sep + '.shards' + os.sep in path and not path.endswith('settings.json'):
+        os.kill(os.getpid(), signal.SIGKILL)
+prepare.atomic_write_json = write_then_die
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name='__main__')
+'''
+
+
 def test_killed_run_resumes_to_the_same_index(tmp_path):
     clips = [f'id{i}/vid/00001.mp4' for i in range(4)]
     src = _stage(str(tmp_path / 'in'), clips)
@@ -79,19 +93,15 @@ def test_killed_run_resumes_to_the_same_index(tmp_path):
                    capture_output=True)
 
     out = str(tmp_path / 'out')
-    proc = subprocess.Popen([sys.executable, TOOL, args[0], out] + args[1:], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # a power cut right after the first clip's shard is written: the tool, run as users run it,
+    # kills itself (SIGKILL, no cleanup) from its shard writer; deterministic, no polling race
+    proc = subprocess.run([sys.executable, '-c', _KILL_AFTER_FIRST_SHARD, TOOL, args[0], out]
+                          + args[1:], env=env, capture_output=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-3000:]
     shards = osp.join(out, '.shards')
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        done = [f for _, _, fs in os.walk(shards) for f in fs if f.endswith('.json')
-                and f != 'settings.json']
-        if done:
-            break
-        time.sleep(0.05)
-    proc.kill()  # as hard as a power cut: no cleanup runs
-    proc.wait()
-    assert 1 <= len(done) < 4, 'the run finished before it could be killed'
+    done = [f for _, _, fs in os.walk(shards) for f in fs if f.endswith('.json')
+            and f != 'settings.json']
+    assert len(done) == 1
     assert not osp.exists(osp.join(out, 'index.json'))
 
     # what a kill during a write leaves: temporary files (cleaned up when their clip is redone)

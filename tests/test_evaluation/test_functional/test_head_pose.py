@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 import pytest
 
@@ -15,6 +16,45 @@ def test_pnp_recovers_known_rotations(angles):
     _, trans, euler = solve_head_pose(pts, (512, 512))
     np.testing.assert_allclose(euler, angles, atol=1e-3)
     np.testing.assert_allclose(trans, [0.2, -0.1, 4.0], atol=1e-4)
+
+
+AXES = {'yaw': (0, 1, 0), 'pitch': (1, 0, 0), 'roll': (0, 0, 1)}
+
+
+def _axis_rotation(axis: str, degrees: float) -> np.ndarray:
+    """A rotation about one camera axis by OpenCV's Rodrigues formula (not the module's code)."""
+    return cv2.Rodrigues(np.deg2rad(degrees) * np.asarray(AXES[axis], np.float64))[0]
+
+
+@pytest.mark.parametrize('axis', sorted(AXES))
+@pytest.mark.parametrize('degrees', [-40, 25])
+def test_single_axis_rotations_are_named_independently(axis, degrees):
+    """A known rotation about one axis, made and projected by OpenCV, reads as that angle only.
+
+    The round trip ``rotation_to_euler(euler_to_rotation(...))`` cannot catch a convention
+    error both functions share (a swapped axis, a flipped sign); this builds the rotation and
+    the landmarks without the module under test.
+    """
+    rot = _axis_rotation(axis, degrees)
+    expected = [degrees if axis == name else 0 for name in ('yaw', 'pitch', 'roll')]
+    np.testing.assert_allclose(rotation_to_euler(rot), expected, atol=1e-9)
+    np.testing.assert_allclose(euler_to_rotation(*expected), rot, atol=1e-12)
+    trans = np.array([0.2, -0.1, 4.0])
+    pts = cv2.projectPoints(IBUG68_FACE_TEMPLATE.astype(np.float64), cv2.Rodrigues(rot)[0],
+                            trans, camera_matrix(512, 512), None)[0][:, 0]
+    _, got_trans, euler = solve_head_pose(pts, (512, 512))
+    np.testing.assert_allclose(euler, expected, atol=1e-3)
+    np.testing.assert_allclose(got_trans, trans, atol=1e-4)
+
+
+def test_composed_rotation_order_is_roll_yaw_pitch():
+    """``R = Rz(roll) @ Ry(yaw) @ Rx(pitch)`` composed from independent single-axis rotations."""
+    yaw, pitch, roll = 30, -15, 10
+    rot = _axis_rotation('roll', roll) @ _axis_rotation('yaw', yaw) @ _axis_rotation('pitch', pitch)
+    np.testing.assert_allclose(euler_to_rotation(yaw, pitch, roll), rot, atol=1e-12)
+    np.testing.assert_allclose(rotation_to_euler(rot), [yaw, pitch, roll], atol=1e-9)
+    # hand-computed: 90 degrees of roll turns the camera x axis into y (y down: clockwise)
+    np.testing.assert_allclose(euler_to_rotation(0, 0, 90) @ [1, 0, 0], [0, 1, 0], atol=1e-12)
 
 
 def test_template_is_symmetric_frontal_unit_iod():

@@ -1,10 +1,13 @@
 """tools/analysis_tools/kshot_eval.py end to end on the bundled sample (tiny model, CPU)."""
 import json
+import statistics
 
 import cv2
+import pytest
 
 from tests.conftest import run_tool
 from tests.test_tools.tiny_eval import tiny_checkpoint, tiny_eval_config
+from tests.test_tools.tool_loader import load_tool
 
 
 def test_kshot_curves_meta_and_finetuned(tmp_path):
@@ -24,13 +27,26 @@ def test_kshot_curves_meta_and_finetuned(tmp_path):
             curve = results['curves'][mode][k]
             assert len(curve['per_pair']) == 2
             for key in ('CSIM', 'pose_error', 'expression_error', 'AKD'):
-                assert key in curve['mean'] and curve['std'][key] >= 0
+                # mean and (population) std over the pairs, recomputed from the per-pair rows
+                values = [row[key] for row in curve['per_pair']]
+                assert curve['mean'][key] == pytest.approx(statistics.fmean(values))
+                assert curve['std'][key] == pytest.approx(statistics.pstdev(values), abs=1e-12)
             assert -1 <= curve['mean']['CSIM'] <= 1
     # fine-tuning changed the model: its outputs (hence metrics) differ from the meta model's
     assert results['curves']['ft']['2']['per_pair'] != results['curves']['meta']['2']['per_pair']
     png = cv2.imread(str(tmp_path / 'kshot.png'))
     assert png is not None and png.shape[1] > png.shape[0] > 300
     assert '| K | meta CSIM | meta pose_error | ft CSIM | ft pose_error |' in proc.stdout
+
+
+def test_summary_of_known_values():
+    """Hand-computed: values 1, 3 and 8 -> mean 4, population std sqrt(26 / 3)."""
+    summarise = load_tool('tools/analysis_tools/kshot_eval.py').summarise
+    rows = [dict(CSIM=1.0, AKD=2.0), dict(CSIM=3.0, AKD=2.0), dict(CSIM=8.0)]
+    got = summarise(rows)
+    assert got['mean'] == pytest.approx(dict(CSIM=4.0, AKD=2.0))
+    assert got['std'] == pytest.approx(dict(CSIM=(26 / 3) ** 0.5, AKD=0.0))
+    assert got['per_pair'] == rows
 
 
 def test_too_many_shots_for_the_split_is_one_line(tmp_path):
