@@ -59,6 +59,10 @@ def test_one_gpu_config_is_the_paper_model_with_group_norm_encoders():
     # the paper's MLP with its input standardised; the adversarial terms wait 2000 iterations
     assert cfg.model.mlp == dict(paper.model.mlp, input_norm=True)
     assert cfg.model.gan_warmup == 2000 and paper.model.get('gan_warmup', 0) == 0
+    # the driver keeps its colour jitter but is not moved alone (the paper config's is)
+    aug, paper_aug = cfg.model.driver_augmentation, paper.model.driver_augmentation
+    assert (aug.rotation, tuple(aug.scale), aug.translation) == (0.0, (1.0, 1.0), 0.0)
+    assert aug.brightness == paper_aug.brightness and paper_aug.rotation == 10.0
     assert cfg.optim_wrapper == paper.optim_wrapper
     cfg.model.identity_encoder.checkpoint = None
     cfg.model.vgg.checkpoint = None
