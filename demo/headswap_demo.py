@@ -8,9 +8,10 @@
 
 Writes OUT (an image, a video with the target's audio, or a folder) marked as synthetic
 (metadata + invisible watermark; see docs/en/provenance.md) and prints a summary per target:
-frames swapped, frames passed through without a face, time and frames per second. Exit
-status 1 when a target could only be processed in part (e.g. a truncated video: the frames
-decoded before the damage are written), 2 for usage errors.
+frames swapped, frames passed through without a face, time and frames per second. Outputs
+are moved into place only when whole and with a swapped face. Exit status 1 when a target
+failed (a truncated video, no face swapped in any frame: nothing is written for it, an
+existing output is left as it was), 2 for usage errors.
 """
 import argparse
 import json

@@ -7,7 +7,9 @@ pipelined in threads for videos) and :mod:`.writers` (image, video with audio, p
 """
 import contextlib
 import copy
+import os
 import os.path as osp
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, Iterable, Optional, Sequence, Tuple, Union
@@ -16,7 +18,6 @@ import numpy as np
 import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.infer import BaseInferencer
-from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
 from headswap.errors import UserError
@@ -28,7 +29,7 @@ from .frame_pipeline import FrameBatch, FramePipeline
 from .media import VideoReader, check_rgb_array, input_kind, read_image
 from .pipeline import StageTimer
 from .source_bank import Source, SourceBank
-from .writers import OutputWriter, output_paths
+from .writers import OutputWriter, output_paths, partial_path, remove_file
 
 __all__ = ['HeadSwapInferencer', 'DEFAULT_INFERENCE_SETTINGS']
 
@@ -338,6 +339,9 @@ class HeadSwapInferencer(BaseInferencer):
             every = int(self.settings['intermediate_interval']) if save_dir else 0
         writer = None
         image_out = None
+        # written beside the output under a temporary name, moved into place only when whole
+        # and with a swapped face: a failed run never replaces or fakes an output
+        partial = None if output is None else partial_path(output)
         stats = dict(several_faces=0)
         progress = self._progress(reader)
         try:
@@ -351,30 +355,42 @@ class HeadSwapInferencer(BaseInferencer):
                 with self.timer.time('encode'):
                     if kind == 'video':
                         if writer is None:
-                            writer = self.writer.open_video(output, reader, b.output.shape)
+                            writer = self.writer.open_video(partial, reader, b.output.shape)
                         writer.write(b.output)
                     else:
                         image_out = b.output[0]
-                        if output is not None:
-                            self.writer.write_image(output, image_out)
+                        if output is not None and b.crops[0] is not None:
+                            self.writer.write_image(partial, image_out)
                 if save_dir and b.saved:
                     self.writer.save_intermediates(save_dir, stem, b)
                 self._count(summary, b)
                 if progress is not None:
                     progress.update(len(b))
         finally:
-            if writer is not None:
-                with self.timer.time('encode'):
-                    writer.close()
-            if progress is not None:
-                progress.close()
+            try:
+                if writer is not None:
+                    with self.timer.time('encode'):
+                        writer.close()
+            finally:
+                if progress is not None:
+                    progress.close()
+                if partial is not None and sys.exc_info()[0] is not None:
+                    remove_file(partial)
         summary['several_faces'] = stats['several_faces']
         if reader is not None and reader.end is not None and reader.end.error:
             summary.update(status='error', error=f'{target}: {reader.end.error}')
-            if writer is None and output is not None:
+        elif summary['swapped'] == 0:
+            why = ', '.join(f'{k}: {v}' for k, v in summary['skipped'].items())
+            summary.update(status='error', error=f'{target}: no face was swapped in its '
+                           f'{summary["frames"]} frame(s) ({why or "no frames"})')
+        if partial is not None:
+            if summary['status'] == 'ok':
+                os.replace(partial, output)
+            else:
+                remove_file(partial)
+                keep = ' (the existing file is left as it was)' if osp.exists(output) else ''
+                summary['error'] += f'; nothing written to {output}{keep}'
                 summary['output'] = None
-            print_log(f'{summary["error"]}; the {summary["frames"]} frames decoded before were '
-                      f'written to {summary["output"]}', logger='current', level=40)
         summary['seconds'] = round(time.perf_counter() - start, 3)
         summary['fps'] = round(summary['frames'] / max(summary['seconds'], 1e-9), 2)
         return summary, image_out

@@ -1,7 +1,9 @@
 """Output writers of the inferencer: images, videos with the target's audio, intermediates,
 all with provenance (watermark + metadata, :mod:`headswap.provenance`); and where each
 target's output goes."""
+import os
 import os.path as osp
+import uuid
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -9,7 +11,7 @@ import numpy as np
 from headswap.errors import UserError
 from .media import input_kind, list_images
 
-__all__ = ['OutputWriter', 'colorize', 'output_paths']
+__all__ = ['OutputWriter', 'colorize', 'output_paths', 'partial_path', 'remove_file']
 
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.webp')
 
@@ -52,6 +54,19 @@ def output_paths(inputs, out: Optional[str]) -> List[Tuple[object, Optional[str]
             ext = '.png'
         pairs.append((item, osp.join(out, f'{stem}_swap{ext}')))
     return pairs
+
+
+def partial_path(output: str) -> str:
+    """Where ``output`` is written until it is whole: a hidden, unique name beside it with its
+    suffix (the writers pick the format by it); moved into place with ``os.replace``."""
+    folder, name = osp.split(osp.abspath(output))
+    stem, ext = osp.splitext(name)
+    return osp.join(folder, f'.{stem}.partial-{uuid.uuid4().hex[:8]}{ext}')
+
+
+def remove_file(path: str) -> None:
+    if osp.exists(path):
+        os.remove(path)
 
 
 class OutputWriter:

@@ -1,5 +1,6 @@
 """HeadSwapInferencer end to end on the bundled real sample (tiny models, CPU)."""
 import glob
+import os
 import os.path as osp
 
 import cv2
@@ -142,17 +143,25 @@ def test_sequential_and_pipelined_video_give_the_same_frames(no_watermark, tmp_p
     assert len(fa) == len(fb) == 9 and all(np.array_equal(x, y) for x, y in zip(fa, fb))
 
 
-def test_truncated_target_writes_decoded_frames_and_reports(inferencer, tmp_path):
+def test_truncated_target_reports_and_never_replaces_an_output(inferencer, tmp_path):
     target = write_clip(str(tmp_path / 'full.mp4'), talking_clip(12), faststart=True)
     data = open(target, 'rb').read()
     cut = tmp_path / 'cut.mp4'
     cut.write_bytes(data[:int(len(data) * 0.6)])
+    (tmp_path / 'o.mp4').write_bytes(b'an earlier result')
     res = inferencer(str(cut), out=str(tmp_path / 'o.mp4'))
     s = res['predictions'][0]
     assert s['status'] == 'error' and 'truncated' in s['error'] and 'cut.mp4' in s['error']
-    assert 0 < s['frames'] < 12
-    info = probe(str(tmp_path / 'o.mp4'))
-    assert info['frames'] == s['frames'] and info['audio']
+    assert 0 < s['frames'] < 12 and s['output'] is None
+    assert 'nothing written to' in s['error'] and 'left as it was' in s['error']
+    # the existing file is untouched, and no partial file is left beside it
+    assert (tmp_path / 'o.mp4').read_bytes() == b'an earlier result'
+    assert not [f for f in os.listdir(tmp_path) if '.partial-' in f]
+    # a whole run writes it (moved into place)
+    res = inferencer(target, out=str(tmp_path / 'o.mp4'))
+    assert res['predictions'][0]['status'] == 'ok'
+    assert probe(str(tmp_path / 'o.mp4'))['frames'] == 12
+    assert not [f for f in os.listdir(tmp_path) if '.partial-' in f]
     garbage = tmp_path / 'garbage.mp4'
     garbage.write_bytes(b'\x01' * 5000)
     with pytest.raises(UserError, match='garbage.mp4: not a readable video'):
@@ -179,12 +188,20 @@ def test_source_without_a_face_is_named(inferencer, tmp_path):
     inferencer.set_sources(CARPHONE, num_sources=4)
 
 
-def test_target_without_face_passes_through(no_watermark, tmp_path):
+def test_target_without_a_face_is_an_error_and_writes_nothing(inferencer, tmp_path):
     wall = scene(120, 90)
-    res = no_watermark(wall, out=str(tmp_path / 'o.png'))
+    res = inferencer(wall, out=str(tmp_path / 'o.png'))
     s = res['predictions'][0]
     assert s['swapped'] == 0 and s['no_face'] == 1 and s['skipped'] == {'no_face': 1}
-    assert np.array_equal(np.asarray(Image.open(tmp_path / 'o.png')), wall)
+    assert s['status'] == 'error' and 'no face was swapped in its 1 frame(s)' in s['error']
+    # an unchanged picture is never written under the output name (it would be labelled
+    # as synthetic)
+    assert not (tmp_path / 'o.png').exists() and s['output'] is None
+    assert os.listdir(tmp_path) == []
+    video = write_clip(str(tmp_path / 'walls.mp4'), [scene(96, 64)] * 3, audio=False)
+    s = inferencer(video, out=str(tmp_path / 'o.mp4'))['predictions'][0]
+    assert s['status'] == 'error' and 'no face was swapped in its 3 frame(s)' in s['error']
+    assert sorted(os.listdir(tmp_path)) == ['walls.mp4']
 
 
 def test_several_faces_default_to_the_largest(no_watermark, tmp_path):
@@ -258,6 +275,12 @@ def test_demo_cli(inferencer, tmp_path):
                               str(tmp_path / 'o.mp4')], check=False)
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert 'frames swapped' in proc.stdout and 'truncated' in proc.stderr
+    assert proc.stderr.count('truncated') == 1  # one message per error
+    Image.fromarray(scene(120, 90)).save(tmp_path / 'wall.png')
+    proc = run_tool(common + ['--target', str(tmp_path / 'wall.png'), '--out',
+                              str(tmp_path / 'o.png')], check=False)
+    assert proc.returncode == 1 and 'wall.png: no face was swapped' in proc.stderr
+    assert not (tmp_path / 'o.png').exists()
     proc = run_tool(common + ['--target', str(tmp_path / 'none.jpg'), '--out',
                               str(tmp_path / 'o.png')], check=False)
     assert proc.returncode == 2 and 'none.jpg: no such file or folder' in proc.stderr
