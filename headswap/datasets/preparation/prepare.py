@@ -30,6 +30,7 @@ INDEX_VERSION = 1
 _OUTPUT_SETTINGS = tuple(k for k in DEFAULT_SETTINGS if k != 'batch_size')
 
 _WORKER: Optional[ClipProcessor] = None
+_WORKER_ERROR: Optional[BaseException] = None  # why _init_worker failed, if it did
 
 
 def shard_path(out_root: str, source: ClipSource) -> str:
@@ -55,12 +56,17 @@ def _check_signature(out_root: str, signature: dict) -> None:
 
 
 def _init_worker(settings: dict, models: dict, threads: int) -> None:
-    global _WORKER
-    import cv2
-    import torch
-    cv2.setNumThreads(threads)
-    torch.set_num_threads(threads)
-    _WORKER = ClipProcessor(settings, **copy.deepcopy(models))
+    global _WORKER, _WORKER_ERROR
+    try:
+        import cv2
+        import torch
+        cv2.setNumThreads(threads)
+        torch.set_num_threads(threads)
+        _WORKER = ClipProcessor(settings, **copy.deepcopy(models))
+    except BaseException as e:  # noqa: BLE001  (handed to the first task: see _work)
+        # an initializer that raises kills its worker, and the pool starts another that
+        # fails the same way: keep the error and fail the tasks instead, so the run stops
+        _WORKER_ERROR = e
 
 
 def _process_and_store(processor: ClipProcessor, source: ClipSource, out_root: str,
@@ -91,7 +97,34 @@ def _process_and_store(processor: ClipProcessor, source: ClipSource, out_root: s
 
 
 def _work(args) -> dict:
+    if _WORKER_ERROR is not None:
+        raise _WORKER_ERROR
     return _process_and_store(_WORKER, *args)
+
+
+def _run_pool(todo: List[ClipSource], workers: int, settings: dict, models: dict,
+              out_root: str, signature: dict, report) -> None:
+    """The clips of ``todo`` in ``workers`` spawned processes; the first failure (a model
+    that cannot load, a worker that dies) stops the pool and is raised, naming the cause."""
+    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context('spawn'),
+                               initializer=_init_worker, initargs=(settings, models, threads))
+    futures = {pool.submit(_work, (s, out_root, signature)): s for s in todo}
+    pending = set(futures)
+    try:
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            for fut in done:
+                try:
+                    report(fut.result())
+                except BrokenProcessPool:
+                    raise UserError(f'{futures[fut].display}: a preparation worker died '
+                                    '(out of memory, or a crash in a native library); '
+                                    '--workers 0 runs it in this process') from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def set_models_device(models: dict, device: str) -> None:
@@ -195,12 +228,7 @@ def prepare_dataset(input_root: str, out_root: str, settings: Optional[dict] = N
 
     try:
         if workers > 0 and todo:
-            ctx = mp.get_context('spawn')
-            threads = max(1, (os.cpu_count() or 1) // workers)
-            with ctx.Pool(workers, initializer=_init_worker,
-                          initargs=(settings, models, threads)) as pool:
-                for r in pool.imap_unordered(_work, [(s, out_root, signature) for s in todo]):
-                    report(r)
+            _run_pool(todo, workers, settings, models, out_root, signature, report)
         elif todo:
             processor = ClipProcessor(settings, **copy.deepcopy(models))
             for src in todo:

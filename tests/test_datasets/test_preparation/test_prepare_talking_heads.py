@@ -221,3 +221,24 @@ def test_smoothing_removes_jitter_on_a_still_head(tmp_path):
     assert raw['pairs'] == 23
     assert smooth['eye_jitter'] < 0.6 * raw['eye_jitter']
     assert smooth['crop_jitter'] < 0.3 * raw['crop_jitter']
+
+
+@pytest.mark.parametrize('workers', [0, 2])
+def test_a_model_that_cannot_load_stops_every_worker_count(tmp_path, workers):
+    """Missing landmark weights: one line naming the file and exit 2, with workers too (a
+    failing pool initializer used to respawn its workers forever)."""
+    src = _stage(str(tmp_path / 'in'), ['id00001/carphone/00001.mp4'])
+    missing = tmp_path / 'missing_rtmpose.pth'
+    config = tmp_path / 'prep.py'
+    config.write_text(
+        f'_base_ = [{OFFLINE_CONFIG!r}]\n'
+        "landmarker = dict(_delete_=True, type='MMPoseFaceLandmarker',\n"
+        "    config='mmpose::face_2d_keypoint/rtmpose/coco_wholebody_face/'\n"
+        "    'rtmpose-m_8xb32-60e_coco-wholebody-face-256x256.py',\n"
+        f"    checkpoint={str(missing)!r}, device='cpu')\n")
+    proc = subprocess.run([sys.executable, TOOL, src, str(tmp_path / 'out'), '--config',
+                           str(config), '--workers', str(workers)], capture_output=True,
+                          text=True, timeout=240, cwd=ROOT)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    errors = [line for line in proc.stderr.splitlines() if 'error:' in line]
+    assert len(errors) == 1 and f'{missing}: no such weights file' in errors[0]
