@@ -7,7 +7,6 @@ pipelined in threads for videos) and :mod:`.writers` (image, video with audio, p
 """
 import contextlib
 import copy
-import os
 import os.path as osp
 import sys
 import time
@@ -29,7 +28,8 @@ from .frame_pipeline import FrameBatch, FramePipeline
 from .media import VideoReader, check_rgb_array, input_kind, read_image
 from .pipeline import StageTimer
 from .source_bank import Source, SourceBank
-from .writers import OutputWriter, output_paths, partial_path, remove_file
+from .writers import (OutputWriter, count_frames, output_paths, partial_path, remove_file,
+                      settle_output, target_summary)
 
 __all__ = ['HeadSwapInferencer', 'DEFAULT_INFERENCE_SETTINGS']
 
@@ -209,9 +209,9 @@ class HeadSwapInferencer(BaseInferencer):
 
         Every face found is aligned like the training data; when there are more than
         ``num_sources`` (K), K are chosen by farthest-point sampling on head pose
-        (approximate yaw, pitch, roll from the landmarks). A file without a
-        detectable face is an error naming it. The code is cached: the same sources
-        are analysed once per inferencer.
+        (approximate yaw, pitch, roll from the landmarks). A file without a usable
+        face is left out with a warning naming it (an error when no file is usable).
+        The code is cached: the same sources are analysed once per inferencer.
 
         Returns:
             ``dict(code=(1, d) tensor, crops=[K (S, S, 3)], names=[K], poses=(K, 3))``.
@@ -309,9 +309,15 @@ class HeadSwapInferencer(BaseInferencer):
         if save_intermediates:
             self.writer.save_source_crops(save_intermediates, self.sources['crops'])
         for target, output in targets:
-            with DefaultScope.overwrite_default_scope('headswap'):
-                summary, image = self._swap_target(target, output, face, hair_color, feather,
-                                                   save_intermediates, pipelined)
+            try:
+                with DefaultScope.overwrite_default_scope('headswap'):
+                    summary, image = self._swap_target(target, output, face, hair_color,
+                                                       feather, save_intermediates, pipelined)
+            except UserError as e:  # a batch goes on past a bad file; one target raises
+                if len(targets) == 1:
+                    raise
+                summary, image = target_summary(target, None, None), None
+                summary.update(status='error', error=str(e), seconds=0.0, fps=0.0)
             summaries.append(summary)
             images.append(image)
         return self.postprocess(summaries, images, return_datasamples)
@@ -321,8 +327,7 @@ class HeadSwapInferencer(BaseInferencer):
         start = time.perf_counter()
         kind = 'image' if isinstance(target, np.ndarray) else input_kind(target)
         name = 'array' if isinstance(target, np.ndarray) else target
-        summary = dict(target=name, output=output, kind=kind, frames=0, swapped=0, no_face=0,
-                       skipped={}, several_faces=0, status='ok', error=None)
+        summary = target_summary(name, output, kind)
         selector = self._selector(face)
         stem = 'target' if isinstance(target, np.ndarray) else osp.splitext(
             osp.basename(target))[0]
@@ -363,7 +368,7 @@ class HeadSwapInferencer(BaseInferencer):
                             self.writer.write_image(partial, image_out)
                 if save_dir and b.saved:
                     self.writer.save_intermediates(save_dir, stem, b)
-                self._count(summary, b)
+                count_frames(summary, b)
                 if progress is not None:
                     progress.update(len(b))
         finally:
@@ -384,30 +389,12 @@ class HeadSwapInferencer(BaseInferencer):
             summary.update(status='error', error=f'{target}: no face was swapped in its '
                            f'{summary["frames"]} frame(s) ({why or "no frames"})')
         if partial is not None:
-            if summary['status'] == 'ok':
-                os.replace(partial, output)
-            else:
-                remove_file(partial)
-                keep = ' (the existing file is left as it was)' if osp.exists(output) else ''
-                summary['error'] += f'; nothing written to {output}{keep}'
-                summary['output'] = None
+            settle_output(summary, partial, output)
         summary['seconds'] = round(time.perf_counter() - start, 3)
         summary['fps'] = round(summary['frames'] / max(summary['seconds'], 1e-9), 2)
         return summary, image_out
 
-    def _count(self, summary: dict, b: FrameBatch) -> None:
-        summary['frames'] += len(b)
-        for crop, reason in zip(b.crops, b.reasons):
-            if crop is not None:
-                summary['swapped'] += 1
-            else:
-                summary['no_face'] += 1
-                key = reason if reason != 'ok' else 'no_face'
-                summary['skipped'][key] = summary['skipped'].get(key, 0) + 1
-
     def _progress(self, reader: Optional[VideoReader]):
-        if reader is None or not self.show_progress:
-            return None
         from tqdm import tqdm
-        return tqdm(total=reader.expected_frames or None, unit='frame', desc='swap',
-                    dynamic_ncols=True)
+        return None if reader is None or not self.show_progress else tqdm(
+            total=reader.expected_frames or None, unit='frame', desc='swap', dynamic_ncols=True)

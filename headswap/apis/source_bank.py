@@ -1,5 +1,6 @@
 """The source bank: S's photos, folder or video -> K aligned crops -> stage 1's source code,
 encoded once and cached."""
+import logging
 import math
 import os
 import os.path as osp
@@ -7,6 +8,7 @@ from typing import Any, Callable, Dict, Hashable, List, Optional, Sequence, Tupl
 
 import numpy as np
 import torch
+from mmengine.logging import print_log
 
 from headswap.errors import UserError
 from .face_selection import largest_face
@@ -46,7 +48,9 @@ class SourceBank:
 
         Returns:
             ``dict(code=(1, d) tensor, crops=[K (S, S, 3)], names=[K], poses=(K, 3),
-            candidates=number of faces found)``.
+            candidates=number of faces found, skipped=[why each unusable file was left
+            out]``). Files without a usable face (or unreadable) are left out with a warning;
+            an error only when none is usable (or the only one is not).
         """
         k = int(num_sources or self.settings['num_sources'])
         items = list(sources) if isinstance(sources, (list, tuple)) else [sources]
@@ -54,19 +58,31 @@ class SourceBank:
             raise UserError('no source images given')
         key = (tuple(self.key(x) for x in items), k, variant)
         if key not in self.cache:
-            crops, lms, names = [], [], []
-            for item in items:
-                for name, crop, lm in self.analyse(item):
+            crops, lms, names, skipped = [], [], [], []
+            files = [f for item in items for f in self._expand(item)]
+            for item in files:
+                try:
+                    faces = self.analyse(item)
+                except UserError as e:
+                    if len(files) == 1:
+                        raise
+                    skipped.append(str(e))  # unusable: left out, said, and the rest go on
+                    continue
+                for name, crop, lm in faces:
                     crops.append(crop)
                     lms.append(lm)
                     names.append(name)
+            if not names:
+                raise UserError(f'no usable source among {len(files)}: ' + '; '.join(skipped))
+            for why in skipped:
+                print_log(f'source left out: {why}', logger='current', level=logging.WARNING)
             poses = head_pose_angles(np.stack(lms))
             chosen = farthest_point_sampling(poses, k, robust=True)
             crops = [crops[i] for i in chosen]
             x = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2)[None].to(self.device)
             self.cache[key] = dict(code=self.encode(x), crops=crops,
                                    names=[names[i] for i in chosen], poses=poses[chosen],
-                                   candidates=len(names))
+                                   candidates=len(names), skipped=skipped)
         self.current = self.cache[key]
         return self.current
 
@@ -91,13 +107,20 @@ class SourceBank:
             raise UserError(f'{item}: {reader.end.error}')
         return item, frames
 
-    def analyse(self, item: Source) -> List[Tuple[str, np.ndarray, np.ndarray]]:
-        """``[(name, crop, crop landmarks)]`` of every usable face of one source item."""
+    @staticmethod
+    def _expand(item: Source) -> List[Source]:
+        """A folder's images (each one a source file of its own), anything else as it is."""
         if isinstance(item, str) and input_kind(item) == 'folder':
             paths = list_images(item)
             if not paths:
                 raise UserError(f'{item}: no images in this folder')
-            return [face for p in paths for face in self.analyse(p)]
+            return paths
+        return [item]
+
+    def analyse(self, item: Source) -> List[Tuple[str, np.ndarray, np.ndarray]]:
+        """``[(name, crop, crop landmarks)]`` of every usable face of one source item."""
+        if isinstance(item, str) and input_kind(item) == 'folder':
+            return [face for p in self._expand(item) for face in self.analyse(p)]
         name, frames = self._frames(item)
         a, size = self.analysis, self.settings['batch_size']
         faces = []

@@ -11,7 +11,10 @@ import numpy as np
 from headswap.errors import UserError
 from .media import input_kind, list_images
 
-__all__ = ['OutputWriter', 'colorize', 'output_paths', 'partial_path', 'remove_file']
+__all__ = [
+    'OutputWriter', 'colorize', 'count_frames', 'output_paths', 'partial_path', 'remove_file',
+    'settle_output', 'target_summary'
+]
 
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.webp')
 
@@ -56,12 +59,42 @@ def output_paths(inputs, out: Optional[str]) -> List[Tuple[object, Optional[str]
     return pairs
 
 
+def target_summary(target, output: Optional[str], kind: Optional[str]) -> dict:
+    """The report of one target before its frames are counted (see ``HeadSwapInferencer``)."""
+    return dict(target=target, output=output, kind=kind, frames=0, swapped=0, no_face=0,
+                skipped={}, several_faces=0, status='ok', error=None)
+
+
+def count_frames(summary: dict, batch) -> None:
+    """Add a batch of frames to ``summary``: swapped, or passed through (by reason)."""
+    summary['frames'] += len(batch)
+    for crop, reason in zip(batch.crops, batch.reasons):
+        if crop is not None:
+            summary['swapped'] += 1
+        else:
+            summary['no_face'] += 1
+            key = reason if reason != 'ok' else 'no_face'
+            summary['skipped'][key] = summary['skipped'].get(key, 0) + 1
+
+
 def partial_path(output: str) -> str:
     """Where ``output`` is written until it is whole: a hidden, unique name beside it with its
     suffix (the writers pick the format by it); moved into place with ``os.replace``."""
     folder, name = osp.split(osp.abspath(output))
     stem, ext = osp.splitext(name)
     return osp.join(folder, f'.{stem}.partial-{uuid.uuid4().hex[:8]}{ext}')
+
+
+def settle_output(summary: dict, partial: str, output: str) -> None:
+    """Move a target's finished ``partial`` file to ``output`` if its ``summary`` says ok;
+    otherwise delete it (an existing ``output`` stays as it was) and say so in the error."""
+    if summary['status'] == 'ok':
+        os.replace(partial, output)
+        return
+    remove_file(partial)
+    keep = ' (the existing file is left as it was)' if osp.exists(output) else ''
+    summary['error'] += f'; nothing written to {output}{keep}'
+    summary['output'] = None
 
 
 def remove_file(path: str) -> None:

@@ -177,15 +177,45 @@ def test_odd_sized_video_is_padded(inferencer, tmp_path):
     assert info['size'] == (192, 144) and info['frames'] == 4
 
 
-def test_source_without_a_face_is_named(inferencer, tmp_path):
+def test_source_without_a_face_is_left_out_and_named(inferencer, tmp_path):
     blank = tmp_path / 'wall.png'
     Image.fromarray(scene(200, 160)).save(blank)
+    (tmp_path / 'broken.jpg').write_bytes(b'not a jpeg')
+    # among usable ones: left out with a warning naming it, the others are used
+    got = inferencer.set_sources([CARPHONE + '/000000.jpg', str(blank),
+                                  str(tmp_path / 'broken.jpg')])
+    assert got['names'] == [CARPHONE + '/000000.jpg']
+    # (each is also logged as a warning: 'source left out: ...')
+    assert 'wall.png: no face found in this image' in got['skipped'][0]
+    assert 'broken.jpg: not a readable image' in got['skipped'][1]
+    # alone, or with nothing usable beside it: an error naming each
     with pytest.raises(UserError, match='wall.png: no face found in this image'):
-        inferencer.set_sources([CARPHONE + '/000000.jpg', str(blank)])
+        inferencer.set_sources(str(blank))
     video = write_clip(str(tmp_path / 'empty.mp4'), [scene(96, 64)] * 3, audio=False)
     with pytest.raises(UserError, match='empty.mp4: no face found in any of the 3 frames'):
         inferencer.set_sources(video)
+    with pytest.raises(UserError, match='no usable source among 2: .*wall.png.*empty.mp4'):
+        inferencer.set_sources([str(blank), video])
     inferencer.set_sources(CARPHONE, num_sources=4)
+
+
+def test_a_batch_goes_on_past_bad_targets(inferencer, tmp_path):
+    folder = tmp_path / 'targets'
+    folder.mkdir()
+    Image.fromarray(astronaut_scene()).save(folder / 'a_good.png')
+    (folder / 'b_broken.jpg').write_bytes(b'not a jpeg')
+    Image.fromarray(scene(120, 90)).save(folder / 'c_wall.png')
+    res = inferencer(str(folder), out=str(tmp_path / 'out'))
+    by_name = {osp.basename(s['target']): s for s in res['predictions']}
+    assert sorted(by_name) == ['a_good.png', 'b_broken.jpg', 'c_wall.png']
+    assert by_name['a_good.png']['status'] == 'ok'
+    assert by_name['b_broken.jpg']['status'] == 'error' and 'b_broken.jpg' in \
+        by_name['b_broken.jpg']['error']
+    assert 'no face was swapped' in by_name['c_wall.png']['error']
+    assert sorted(os.listdir(tmp_path / 'out')) == ['a_good_swap.png']
+    # one bad target alone still raises its one-line error
+    with pytest.raises(UserError, match='b_broken.jpg'):
+        inferencer(str(folder / 'b_broken.jpg'), out=str(tmp_path / 'o.png'))
 
 
 def test_target_without_a_face_is_an_error_and_writes_nothing(inferencer, tmp_path):
