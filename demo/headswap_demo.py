@@ -89,7 +89,8 @@ def main(argv=None) -> int:
         failed = False
         for s in result['predictions']:
             skipped = ', '.join(f'{k} {v}' for k, v in s['skipped'].items())
-            print(f'{s["target"]} -> {s["output"]}: {s["swapped"]}/{s["frames"]} frames '
+            print(f'{s["target"]} -> {s["output"] or "(nothing written)"}: '
+                  f'{s["swapped"]}/{s["frames"]} frames '
                   f'swapped' + (f', {s["no_face"]} passed through ({skipped})'
                                 if s['no_face'] else '')
                   + (f', {s["several_faces"]} with several faces' if s['several_faces'] else '')
