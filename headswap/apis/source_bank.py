@@ -118,9 +118,8 @@ class SourceBank:
         return [item]
 
     def analyse(self, item: Source) -> List[Tuple[str, np.ndarray, np.ndarray]]:
-        """``[(name, crop, crop landmarks)]`` of every usable face of one source item."""
-        if isinstance(item, str) and input_kind(item) == 'folder':
-            return [face for p in self._expand(item) for face in self.analyse(p)]
+        """``[(name, crop, crop landmarks)]`` of every usable face of one source file, video or
+        array (folders are expanded into their files first, :meth:`_expand`)."""
         name, frames = self._frames(item)
         a, size = self.analysis, self.settings['batch_size']
         faces = []

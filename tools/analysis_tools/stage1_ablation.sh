@@ -39,11 +39,12 @@ WARMUP=${WARMUP:-2000}
 CONFIG=${CONFIG:-configs/head2head/head2head_aligner_lpd-arcface-r100_6xb1-1000k_voxceleb2-512.py}
 PAPER_AUG=(model.reconstruct=frame model.pose_augmentation=None model.driver_augmentation.rotation=10.0
            model.driver_augmentation.translation=0.05 "model.driver_augmentation.scale=(0.9,1.1)")
-POSE=(model.reconstruct=head model.pose_augmentation.type=PoseAugmentation
-      model.driver_augmentation.rotation=0.0 model.driver_augmentation.translation=0.0
-      "model.driver_augmentation.scale=(1.0,1.0)")
+NO_GEO=(model.driver_augmentation.rotation=0.0 model.driver_augmentation.translation=0.0
+        "model.driver_augmentation.scale=(1.0,1.0)")
+POSE=(model.reconstruct=head model.pose_augmentation.type=PoseAugmentation "${NO_GEO[@]}")
 GN=(model.portrait_encoder.norm_cfg.type=GN model.pose_encoder.norm_cfg.type=GN
     model.expression_encoder.norm_cfg.type=GN)
+GN_IN_WARMUP=("${PAPER_AUG[@]}" "${GN[@]}" model.mlp.input_norm=True "model.gan_warmup=$WARMUP")
 LR10=(optim_wrapper.generator.paramwise_cfg.custom_keys.pose_encoder.lr_mult=10.0
       optim_wrapper.generator.paramwise_cfg.custom_keys.expression_encoder.lr_mult=10.0
       optim_wrapper.generator.paramwise_cfg.custom_keys.mlp.lr_mult=10.0)
@@ -62,10 +63,10 @@ options() {
     gn-warmup) echo "${PAPER_AUG[@]} ${GN[@]} model.gan_warmup=$WARMUP" ;;
     gn-nosnmlp) echo "${PAPER_AUG[@]} ${GN[@]} model.mlp.spectral_norm=False" ;;
     gn-in) echo "${PAPER_AUG[@]} ${GN[@]} model.mlp.input_norm=True" ;;
-    gn-in-warmup) echo "${PAPER_AUG[@]} ${GN[@]} model.mlp.input_norm=True model.gan_warmup=$WARMUP" ;;
-    gn-in-b6) echo "${PAPER_AUG[@]} ${GN[@]} model.mlp.input_norm=True model.gan_warmup=$WARMUP train_dataloader.batch_size=6" ;;
-    gn-in-k8) echo "${PAPER_AUG[@]} ${GN[@]} model.mlp.input_norm=True model.gan_warmup=$WARMUP train_dataloader.dataset.num_sources=8" ;;
-    gn-in-nogeo) echo "${PAPER_AUG[@]} ${GN[@]} model.mlp.input_norm=True model.gan_warmup=$WARMUP model.driver_augmentation.rotation=0.0 model.driver_augmentation.translation=0.0 model.driver_augmentation.scale=(1.0,1.0)" ;;
+    gn-in-warmup) echo "${GN_IN_WARMUP[@]}" ;;
+    gn-in-b6) echo "${GN_IN_WARMUP[@]} train_dataloader.batch_size=6" ;;
+    gn-in-k8) echo "${GN_IN_WARMUP[@]} train_dataloader.dataset.num_sources=8" ;;
+    gn-in-nogeo) echo "${GN_IN_WARMUP[@]} ${NO_GEO[@]}" ;;
     gn-in-pose) echo "${POSE[@]} ${GN[@]} model.reconstruct=frame model.mlp.input_norm=True model.gan_warmup=$WARMUP" ;;
     gn-nosnmlp-warmup) echo "${PAPER_AUG[@]} ${GN[@]} model.mlp.spectral_norm=False model.gan_warmup=$WARMUP" ;;
     *) echo "unknown variant $1" >&2; return 1 ;;

@@ -15,7 +15,9 @@ __all__ = [
 
 def file_mode() -> int:
     """The mode ``open(path, 'w')`` would give a new file: ``0o666`` less the umask."""
-    mask = os.umask(0o022)  # reading the umask means setting it: put it straight back
+    # reading the umask means setting it: put it straight back (the strictest value in
+    # between, so a file another thread creates meanwhile is never more open than asked)
+    mask = os.umask(0o077)
     os.umask(mask)
     return 0o666 & ~mask
 
