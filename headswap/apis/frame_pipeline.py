@@ -201,7 +201,7 @@ class FramePipeline:
                     parsing = torch.from_numpy(np.stack([batch.parsings[i] for i in rows]))
                     parsing = parsing.to(dev).long()[:, None]
             with t.device_time('stage1', dev):
-                head_img, head_mask = model.animate(code, target)
+                head_img, head_mask = model.animate(code, target, lms)
             with t.device_time('parse', dev):
                 head_parsing = model.parse_head(head_img.float(), head_mask, parsing, lms, parser)
             with t.device_time('stage2', dev):

@@ -17,6 +17,8 @@ FT = osp.join(ROOT, 'configs', 'head2head',
               'head2head_aligner_lpd-arcface-r100_1xb1-ft600_subject-512.py')
 ONE_GPU = osp.join(ROOT, 'configs', 'head2head',
                    'head2head_aligner_lpd-gn-arcface-r100_1xb1-200k_talking-heads-512.py')
+LMK = osp.join(ROOT, 'configs', 'head2head',
+               'head2head_aligner_lpd-gn-lmk-arcface-r100_1xb4-200k_talking-heads-512.py')
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
@@ -75,6 +77,15 @@ def test_one_gpu_config_is_the_paper_model_with_group_norm_encoders():
     # same networks otherwise: GroupNorm has as many affine parameters as BatchNorm
     assert model.portrait_encoder.backbone_parameters() == 22_979_904
     assert model.pose_encoder.backbone_parameters() == 2_223_872
+
+
+def test_landmark_config_is_the_one_gpu_config_plus_the_spatial_driver_path():
+    cfg, base = load_config(LMK), load_config(ONE_GPU)
+    assert cfg.model.landmark_map.type == 'LandmarkHeatmap'
+    assert cfg.model.generator == dict(base.model.generator, cond_channels=8, cond_max_size=128)
+    assert cfg.train_dataloader.batch_size == 4
+    rest = {k: v for k, v in cfg.model.items() if k not in ('landmark_map', 'generator')}
+    assert rest == {k: v for k, v in base.model.items() if k != 'generator'}
 
 
 def test_fine_tuning_config():

@@ -290,8 +290,10 @@ def evaluate_stage1(model, cfg, data_root: str, train_ann: str, held_ann: str, k
     device = next(model.parameters()).device
     head_mode = getattr(model, 'reconstruct', 'frame') == 'head'
     background = getattr(model, 'background', -1.0)
-    tr_imgs, tr_masks, _ = load_frames(data_root, train_rows, size)
-    h_imgs, h_masks, _ = load_frames(data_root, held_rows, size)
+    tr_imgs, tr_masks, tr_lms = load_frames(data_root, train_rows, size)
+    h_imgs, h_masks, h_lms = load_frames(data_root, held_rows, size)
+    # drivers' landmarks in [0, 1] (read by a landmark-conditioned generator only)
+    tr_lms, h_lms = ((torch.from_numpy(lm) + 0.5) / size for lm in (tr_lms, h_lms))
     targets = _composite(h_imgs, h_masks, background) if head_mode else h_imgs
     train_targets = _composite(tr_imgs, tr_masks, background) if head_mode else tr_imgs
 
@@ -304,7 +306,7 @@ def evaluate_stage1(model, cfg, data_root: str, train_ann: str, held_ann: str, k
     if getattr(model, 'ema', None) is not None:
         variants['ema'] = True
 
-    def reenact(rows, imgs, exclude=None):
+    def reenact(rows, imgs, lms, exclude=None):
         """Outputs and masks of every variant for the drivers ``imgs`` (frames of ``rows``)."""
         outputs = {name: ([], []) for name in variants}
         for i, r in enumerate(rows):
@@ -318,18 +320,19 @@ def evaluate_stage1(model, cfg, data_root: str, train_ann: str, held_ann: str, k
             src = pre.normalize(tr_imgs[pick].to(device))[None]
             drv = pre.normalize(imgs[i:i + 1].to(device))
             for name, use_ema in variants.items():
-                img, mask = model.reenact(src, drv, use_ema=use_ema)
+                img, mask = model.reenact(src, drv, use_ema, lms[i:i + 1].to(device))
                 outputs[name][0].append(_uint8(img))
                 outputs[name][1].append(mask.float().cpu())
         return {name: (torch.cat(o), torch.cat(m)) for name, (o, m) in outputs.items()}
 
-    outputs = reenact(held_rows, h_imgs)
+    outputs = reenact(held_rows, h_imgs, h_lms)
     # drivers seen in training (sources: other training frames): does it follow those?
     # (frames whose video has other training frames to be the sources)
     usable = [i for i, r in enumerate(train_rows) if len(by_video[(r['identity'], r['video'])]) > 1]
     seen = [usable[j] for j in np.linspace(0, len(usable) - 1, min(len(held_rows), len(usable)))
             .round().astype(int)]
-    seen_outputs = reenact([train_rows[i] for i in seen], tr_imgs[seen], exclude=seen)
+    seen_outputs = reenact([train_rows[i] for i in seen], tr_imgs[seen], tr_lms[seen],
+                           exclude=seen)
 
     try:
         scorer = LandmarkScorer(float(cfg.get('model', {}).get('identity_encoder', {})
@@ -387,11 +390,11 @@ def evaluate_stage1(model, cfg, data_root: str, train_ann: str, held_ann: str, k
     pool = by_video[(held_rows[0]['identity'], held_rows[0]['video'])]
     rng = np.random.default_rng(0)
     sets = [rng.choice(pool, min(k, len(pool)), replace=False) for _ in range(8)]
-    drv = pre.normalize(h_imgs[:1].to(device))
+    drv, drv_lms = pre.normalize(h_imgs[:1].to(device)), h_lms[:1].to(device)
     spread = targets.float().std(0).mean().clamp_min(1e-8)
     for name, use_ema in variants.items():
         outs = torch.cat([_uint8(model.reenact(pre.normalize(tr_imgs[list(p)].to(device))[None],
-                                               drv, use_ema=use_ema)[0]) for p in sets])
+                                               drv, use_ema, drv_lms)[0]) for p in sets])
         results[name]['source_sensitivity'] = float(outs.float().std(0).mean() / spread)
     return results
 

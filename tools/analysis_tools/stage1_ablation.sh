@@ -25,6 +25,10 @@
 #   gn-in-k8   gn-in-warmup with K = 8 sources every step (no source-count noise)
 #   gn-in-nogeo  gn-in-warmup with colour-only driver augmentation (no driver-only affine)
 #   gn-in-pose   gn-in-warmup with the affine applied to driver, target and mask alike
+#   gn-in-nogeo-lmk  gn-in-nogeo + the driver's landmark heat maps into the generator
+#                (the spatial driver path of the *-lmk config)
+#   gn-in-nogeo-lmk-head  gn-in-nogeo-lmk with reconstruct='head'
+#   gn-in-nogeo-lmk-b4    gn-in-nogeo-lmk with 4 samples per step
 # WARMUP=N sets the warm-up of the *-warmup variants (default 2000 iterations).
 # CONFIG=... picks another base config (e.g. the tiny one on a CPU).
 # Extra options for every variant: ARGS="--amp ..." (learning_check.py arguments), e.g.
@@ -45,6 +49,8 @@ POSE=(model.reconstruct=head model.pose_augmentation.type=PoseAugmentation "${NO
 GN=(model.portrait_encoder.norm_cfg.type=GN model.pose_encoder.norm_cfg.type=GN
     model.expression_encoder.norm_cfg.type=GN)
 GN_IN_WARMUP=("${PAPER_AUG[@]}" "${GN[@]}" model.mlp.input_norm=True "model.gan_warmup=$WARMUP")
+LMK=(model.landmark_map.type=LandmarkHeatmap model.landmark_map.size=128
+     model.landmark_map.sigma=1.5 model.generator.cond_channels=8)
 LR10=(optim_wrapper.generator.paramwise_cfg.custom_keys.pose_encoder.lr_mult=10.0
       optim_wrapper.generator.paramwise_cfg.custom_keys.expression_encoder.lr_mult=10.0
       optim_wrapper.generator.paramwise_cfg.custom_keys.mlp.lr_mult=10.0)
@@ -67,6 +73,9 @@ options() {
     gn-in-b6) echo "${GN_IN_WARMUP[@]} train_dataloader.batch_size=6" ;;
     gn-in-k8) echo "${GN_IN_WARMUP[@]} train_dataloader.dataset.num_sources=8" ;;
     gn-in-nogeo) echo "${GN_IN_WARMUP[@]} ${NO_GEO[@]}" ;;
+    gn-in-nogeo-lmk) echo "${GN_IN_WARMUP[@]} ${NO_GEO[@]} ${LMK[@]}" ;;
+    gn-in-nogeo-lmk-head) echo "${GN_IN_WARMUP[@]} ${NO_GEO[@]} ${LMK[@]} model.reconstruct=head" ;;
+    gn-in-nogeo-lmk-b4) echo "${GN_IN_WARMUP[@]} ${NO_GEO[@]} ${LMK[@]} train_dataloader.batch_size=4" ;;
     gn-in-pose) echo "${POSE[@]} ${GN[@]} model.reconstruct=frame model.mlp.input_norm=True model.gan_warmup=$WARMUP" ;;
     gn-nosnmlp-warmup) echo "${PAPER_AUG[@]} ${GN[@]} model.mlp.spectral_norm=False model.gan_warmup=$WARMUP" ;;
     *) echo "unknown variant $1" >&2; return 1 ;;

@@ -135,6 +135,7 @@ def train_aligner(args, held_out: bool) -> None:
         for i in frames:
             s = HeadSwapDataSample()
             s.gt_img, s.gt_mask = imgs[i], masks[i]
+            s.gt_landmarks = points[i].view(-1, 2)  # read by landmark-conditioned models
             samples.append(s)
         return dict(inputs=dict(source_imgs=[imgs[s] for s in srcs],
                                 driver_img=[imgs[i] for i in frames]), data_samples=samples)
@@ -163,7 +164,8 @@ def train_aligner(args, held_out: bool) -> None:
             for mode in ('train', 'eval'):
                 model.train(mode == 'train')
                 out, _ = model.reenact(data['inputs']['source_imgs'],
-                                       data['inputs']['driver_img'])
+                                       data['inputs']['driver_img'],
+                                       driver_landmarks=data['inputs'].get('driver_landmarks'))
                 line.append(f'{mode}: {scores(out, target)}')
             model.train()
             mean = train_targets.mean(0, keepdim=True).expand_as(target)

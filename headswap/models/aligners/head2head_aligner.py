@@ -1,5 +1,5 @@
 import contextlib
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -10,6 +10,7 @@ from headswap.structures import HeadSwapDataSample
 from headswap.structures.pixels import to_uint8 as _to_uint8
 from ..base_models import TwoPlayerGAN
 from ..base_models import build_module as _build
+from ..base_models import take_ema_weights
 from ..base_models import unwrap as _unwrap
 from ..layers import ForeachExponentialMovingAverage
 from .aligner_losses import ADVERSARIAL_TERMS, AlignerLosses
@@ -71,6 +72,11 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
         pose_augmentation: A random affine applied alike to the driver, the
             target and its mask before ``driver_augmentation``
             (:class:`PoseAugmentation`), or None.
+        landmark_map: Rasteriser of the driver's landmarks (:class:`LandmarkHeatmap`)
+            whose maps the generator takes as a spatial condition
+            (``generator.cond_channels``), or None (the paper). Not in the paper:
+            see ``docs/en/stage1_learning.md``. The model then needs the driver's
+            landmarks (``driver_landmarks``, ``(B, 68, 2)`` in [0, 1]).
         reconstruct: ``'frame'``: the output is compared with the whole target
             frame (supplement eq. 1 as written). ``'head'``: as in LPD's generator,
             the output is the generated RGB inside the generated head mask over a
@@ -116,8 +122,8 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
                  driver_augmentation: Optional[ModuleCfg] = dict(
                      type='IdentityHidingAugmentation'),
                  pose_augmentation: Optional[ModuleCfg] = None,
-                 reconstruct: str = 'frame', background: float = -1.0,
-                 gan_warmup: int = 0, diagnostics_window: int = 32,
+                 landmark_map: Optional[ModuleCfg] = None, reconstruct: str = 'frame',
+                 background: float = -1.0, gan_warmup: int = 0, diagnostics_window: int = 32,
                  ema: Optional[dict] = None, test_use_ema: bool = True,
                  init_from_ema: bool = False, cuda_graphs: bool = False,
                  data_preprocessor: Optional[ModuleCfg] = dict(
@@ -135,6 +141,14 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
         self.vgg = _build(vgg)
         self.driver_augmentation = _build(driver_augmentation)
         self.pose_augmentation = _build(pose_augmentation)
+        self.landmark_map = _build(landmark_map)
+        cond = getattr(self.generator, 'cond_channels', 0)
+        if (self.landmark_map.num_channels if self.landmark_map else 0) != cond:
+            raise ValueError(f'generator.cond_channels={cond} must equal the landmark_map\'s '
+                             'channels (0 without a landmark_map)')
+        if self.landmark_map is not None and self.pose_augmentation is not None:
+            raise ValueError('landmark_map with pose_augmentation is not supported: the '
+                             'affine would move the frames but not their landmarks')
         if reconstruct not in ('frame', 'head'):
             raise ValueError(f"reconstruct must be 'frame' or 'head', got {reconstruct!r}")
         if not -1 <= background <= 1:
@@ -159,7 +173,7 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
         if ema is not None:
             self.ema = ForeachExponentialMovingAverage(self._generator_side(), **ema)
         if init_from_ema:
-            self.register_load_state_dict_pre_hook(self._take_ema_weights)
+            self.register_load_state_dict_pre_hook(take_ema_weights)
         # not a module: the recorded passes are never part of the state dict
         self.cuda_graphs = GraphedPasses() if cuda_graphs else None
         self._warned_cpu_graphs = False
@@ -194,16 +208,6 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
         """The trainable generator-side modules (unwrapped), by name."""
         return nn.ModuleDict({n: _unwrap(getattr(self, n)) for n in self.generator_modules})
 
-    def _take_ema_weights(self, module: nn.Module, state_dict: dict, prefix: str, *args) -> None:
-        """Load-state-dict pre-hook: generator side <- ``ema.module.*`` of the file."""
-        ema_prefix = f'{prefix}ema.module.'
-        ema_keys = [k for k in state_dict if k.startswith(ema_prefix)]
-        if not ema_keys:
-            return
-        for k in ema_keys:
-            state_dict[prefix + k[len(ema_prefix):]] = state_dict.pop(k)
-        state_dict.pop(f'{prefix}ema.steps', None)
-
     # ---------------------------------------------------------------- forward
     def _module(self, name: str, use_ema: bool) -> nn.Module:
         if use_ema and self.ema is not None:
@@ -221,7 +225,8 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
         return torch.cat([portrait, identity.to(portrait.dtype)], dim=1)
 
     def animate(self, source_code: torch.Tensor, driver_img: torch.Tensor,
-                use_ema: bool = False, augment: bool = True
+                use_ema: bool = False, augment: bool = True,
+                driver_landmarks: Optional[torch.Tensor] = None
                 ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Render the source in the driver's pose and expression.
 
@@ -231,6 +236,8 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
             use_ema: Use the EMA copy of the generator side.
             augment: Apply ``driver_augmentation`` (it acts in training mode only);
                 False when the caller augmented the driver already.
+            driver_landmarks: ``(B, 68, 2)`` in [0, 1] of the driver's side; needed
+                with a ``landmark_map``, ignored without.
 
         Returns:
             RGB ``(B, 3, R, R)`` in [-1, 1] (the head over the flat background with
@@ -238,16 +245,23 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
         """
         if augment and self.driver_augmentation is not None:
             driver_img = self.driver_augmentation(driver_img)
-        img, mask, _ = self._render(source_code, driver_img, use_ema)
+        img, mask, _ = self._render(source_code, driver_img, use_ema, driver_landmarks)
         return img, mask
 
-    def _render(self, source_code: torch.Tensor, driver_img: torch.Tensor, use_ema: bool
+    def _render(self, source_code: torch.Tensor, driver_img: torch.Tensor, use_ema: bool,
+                driver_landmarks: Optional[torch.Tensor] = None
                 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """RGB (composited in ``'head'`` mode), mask and the AdaIN parameters."""
         pose = self._module('pose_encoder', use_ema)(driver_img)
         expression = self._module('expression_encoder', use_ema)(driver_img)
         params = self._module('mlp', use_ema)(torch.cat([source_code, pose, expression], dim=1))
-        img, mask = self._module('generator', use_ema)(params)
+        cond = None
+        if self.landmark_map is not None:
+            if driver_landmarks is None:
+                raise ValueError('this aligner is landmark-conditioned (landmark_map): pass '
+                                 'the driver\'s landmarks, (B, 68, 2) in [0, 1]')
+            cond = self.landmark_map(driver_landmarks)
+        img, mask = self._module('generator', use_ema)(params, *([] if cond is None else [cond]))
         if self.reconstruct == 'head':
             img = self.composite(img, mask)
         return img, mask, params
@@ -257,9 +271,11 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
         return torch.lerp(torch.full_like(img, self.background), img, mask.to(img.dtype))
 
     def reenact(self, source_imgs: torch.Tensor, driver_img: torch.Tensor,
-                use_ema: bool = False) -> Tuple[torch.Tensor, torch.Tensor]:
+                use_ema: bool = False, driver_landmarks: Optional[torch.Tensor] = None
+                ) -> Tuple[torch.Tensor, torch.Tensor]:
         """``(B, K, 3, H, W)`` sources and ``(B, 3, H, W)`` driver -> RGB and mask."""
-        return self.animate(self.encode_sources(source_imgs, use_ema), driver_img, use_ema)
+        return self.animate(self.encode_sources(source_imgs, use_ema), driver_img, use_ema,
+                            driver_landmarks=driver_landmarks)
 
     def forward(self, inputs: dict, data_samples: Optional[list] = None, mode: str = 'tensor',
                 targets: Optional[dict] = None):
@@ -271,7 +287,8 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
         ``'loss'`` mode.
         """
         use_ema = self.test_use_ema and not self.training
-        img, mask = self.reenact(inputs['source_imgs'], inputs['driver_img'], use_ema)
+        img, mask = self.reenact(inputs['source_imgs'], inputs['driver_img'], use_ema,
+                                 inputs.get('driver_landmarks'))
         if mode == 'tensor':
             return img, mask
         if mode == 'predict':
@@ -309,6 +326,7 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
             raise ValueError('training needs gt_img in every data sample (the target frame)')
         real, gt_mask = targets['gt_img'], targets.get('gt_mask')
         sources, driver = inputs['source_imgs'], inputs['driver_img']
+        lms = () if self.landmark_map is None else (inputs.get('driver_landmarks'), )
         if self.reconstruct == 'head':
             if gt_mask is None:
                 raise ValueError("reconstruct='head' needs gt_mask in every training sample "
@@ -326,7 +344,7 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
             fake, fake_mask, adain_params = self._run_pass(
                 graphs, 'generator', self._generator_pass,
                 {n: getattr(self, n) for n in (*self.generator_modules, 'identity_encoder')},
-                sources, driver)
+                sources, driver, *lms)
 
         with d_wrapper.optim_context(self.discriminator):
             d_out = self._run_pass(graphs, 'discriminator', self.discriminator_loss,
@@ -372,17 +390,11 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
         """
         return fn(*args) if graphs is None else graphs.run(name, fn, modules, args)
 
-    def _generator_pass(self, sources: torch.Tensor, driver: torch.Tensor
+    def _generator_pass(self, sources: torch.Tensor, driver: torch.Tensor,
+                        driver_landmarks: Optional[torch.Tensor] = None
                         ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The generator side on an already augmented driver (the graphed pass):
         RGB, mask and the (detached) AdaIN parameters."""
-        img, mask, params = self._render(self.encode_sources(sources), driver, use_ema=False)
+        img, mask, params = self._render(self.encode_sources(sources), driver, False,
+                                         driver_landmarks)
         return img, mask, params.detach()
-
-    # ---------------------------------------------------------------- helpers
-    def parameter_counts(self) -> Dict[str, int]:
-        """Parameters per top-level part (trainable and frozen), for reports."""
-        names: Sequence[str] = (*self.generator_modules, 'identity_encoder', 'discriminator',
-                                'vgg')
-        return {n: sum(p.numel() for p in getattr(self, n).parameters())
-                for n in names if getattr(self, n, None) is not None}

@@ -50,6 +50,18 @@ def grads_finite(optimizer: torch.optim.Optimizer) -> bool:
     return bool(torch.isfinite(torch.nn.utils.get_total_norm(grads, float('inf'))).item())
 
 
+def take_ema_weights(module: nn.Module, state_dict: dict, prefix: str, *args) -> None:
+    """Load-state-dict pre-hook: the trained modules <- ``ema.module.*`` of the file
+    (a model initialised from the EMA weights of a checkpoint)."""
+    ema_prefix = f'{prefix}ema.module.'
+    ema_keys = [k for k in state_dict if k.startswith(ema_prefix)]
+    if not ema_keys:
+        return
+    for k in ema_keys:
+        state_dict[prefix + k[len(ema_prefix):]] = state_dict.pop(k)
+    state_dict.pop(f'{prefix}ema.steps', None)
+
+
 class TwoPlayerGAN(BaseModel):
     """Base of the two training stages: ``self.discriminator`` against a generator side.
 

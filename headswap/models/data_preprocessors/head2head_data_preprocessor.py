@@ -34,9 +34,11 @@ class Head2HeadDataPreprocessor(BaseDataPreprocessor):
     to copy), then maps images to [-1, 1].
 
     Returns ``{'inputs': {'source_imgs': (B, K, 3, H, W), 'driver_img':
-    (B, 3, H, W)}, 'data_samples': [...], 'targets': {'gt_img': (B, 3, H, W),
-    'gt_mask': (B, 1, H, W)}}``; a target is present only when every sample has
-    it. Data samples keep their uint8 images for hooks and metrics.
+    (B, 3, H, W)[, 'driver_landmarks': (B, 68, 2)]}, 'data_samples': [...],
+    'targets': {'gt_img': (B, 3, H, W), 'gt_mask': (B, 1, H, W)}}``; a target (and
+    ``driver_landmarks``, the samples' ``gt_landmarks`` in [0, 1] of the image
+    side) is present only when every sample has it. Data samples keep their
+    uint8 images for hooks and metrics.
 
     Args:
         resolution: Side every image must have; the aligner sets it to its
@@ -139,13 +141,22 @@ class Head2HeadDataPreprocessor(BaseDataPreprocessor):
                                     f'of the image size {tuple(driver.shape[-2:])}, got '
                                     f'{tuple(m.shape)}')
             targets['gt_mask'] = torch.stack(masks)
+        landmarks = None
+        if samples and all(s.get('gt_landmarks') is not None for s in samples):
+            # the driver's landmarks (D = I_T), (x, y) in [0, 1] of its side: pixel i covers
+            # [i, i + 1) / side (a landmark-conditioned generator reads them)
+            landmarks = (torch.stack([s.gt_landmarks.float().reshape(-1, 2) for s in samples])
+                         + 0.5) / driver.shape[-1]
         batch = self.cast_data(dict(sources=sources, driver=driver, targets=targets,
-                                    samples=samples))
+                                    samples=samples, landmarks=landmarks))
         targets = batch['targets']
         if 'gt_img' in targets:
             targets['gt_img'] = self.normalize(targets['gt_img'])
         if 'gt_mask' in targets:
             targets['gt_mask'] = targets['gt_mask'].float()
-        return dict(inputs=dict(source_imgs=self.normalize(batch['sources']),
-                                driver_img=self.normalize(batch['driver'])),
+        inputs = dict(source_imgs=self.normalize(batch['sources']),
+                      driver_img=self.normalize(batch['driver']))
+        if batch['landmarks'] is not None:
+            inputs['driver_landmarks'] = batch['landmarks']
+        return dict(inputs=inputs,
                     data_samples=batch['samples'], targets=targets)

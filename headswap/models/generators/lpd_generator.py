@@ -1,4 +1,4 @@
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -67,6 +67,15 @@ class AdaINResBlock(nn.Module):
         return h + self._up(skip)
 
 
+def _resize_to(cond: torch.Tensor, side: int) -> torch.Tensor:
+    """Area-average down (keeps thin heat-map peaks), bilinear up."""
+    if cond.shape[-1] == side:
+        return cond
+    if cond.shape[-1] > side:
+        return F.adaptive_avg_pool2d(cond, side)
+    return F.interpolate(cond, size=(side, side), mode='bilinear', align_corners=False)
+
+
 @MODELS.register_module()
 class LPDGenerator(nn.Module):
     """LPD generator (Burkov et al. 2020) extended to 512x512, with a head mask.
@@ -91,14 +100,21 @@ class LPDGenerator(nn.Module):
         out_resolution: Expected output side, checked against
             ``const_size * 2 ** (len(channels) - 1)``.
         spectral_norm: Spectral-normalise every conv (as LPD and the paper).
+        cond_channels: Channels of a spatial condition (e.g. driver landmark heat
+            maps, :class:`LandmarkHeatmap`) added, through a 3x3 conv per block, to
+            the input of every block whose side is in ``[8, cond_max_size]``; 0
+            (the paper): none. Not in the paper (see docs/en/stage1_learning.md);
+            the injection convs are not spectral-normalised.
+        cond_max_size: Largest block side that gets the condition.
 
-    Shapes: ``(B, num_adain_params)`` -> RGB ``(B, 3, R, R)`` in [-1, 1] and
-    mask ``(B, 1, R, R)`` in [0, 1].
+    Shapes: ``(B, num_adain_params)`` [and ``cond (B, cond_channels, h, w)``] ->
+    RGB ``(B, 3, R, R)`` in [-1, 1] and mask ``(B, 1, R, R)`` in [0, 1].
     """
 
     def __init__(self, channels: Sequence[int] = (512, 512, 512, 512, 256, 128, 64, 32),
                  const_size: int = 4, num_res_blocks: int = 2, out_resolution: int = 512,
-                 spectral_norm: bool = True):
+                 spectral_norm: bool = True, cond_channels: int = 0,
+                 cond_max_size: int = 128):
         super().__init__()
         channels = [int(c) for c in channels]
         resolution = const_size * 2**(len(channels) - 1)
@@ -118,19 +134,36 @@ class LPDGenerator(nn.Module):
         self._splits = [b.num_params for b in self.blocks] + [self.out_norm.num_params]
         if spectral_norm:
             apply_spectral_norm(self)
+        # block i's input side: the constant's for the first num_res_blocks, then doubling
+        sides = [const_size] * num_res_blocks + [const_size * 2**j
+                                                 for j in range(len(channels) - 1)]
+        self.cond_channels = int(cond_channels)
+        self.cond_convs = nn.ModuleDict({
+            str(i): nn.Conv2d(self.cond_channels, block.conv1.in_channels, 3, 1, 1)
+            for i, (block, side) in enumerate(zip(self.blocks, sides))
+            if self.cond_channels and 8 <= side <= cond_max_size})
 
     @property
     def num_adain_params(self) -> int:
         """Length of the AdaIN parameter vector the generator takes."""
         return sum(self._splits)
 
-    def forward(self, adain_params: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, adain_params: torch.Tensor, cond: Optional[torch.Tensor] = None
+                ) -> Tuple[torch.Tensor, torch.Tensor]:
         if adain_params.dim() != 2 or adain_params.shape[1] != self.num_adain_params:
             raise ValueError(f'LPDGenerator expects (B, {self.num_adain_params}) AdaIN '
                              f'parameters, got {tuple(adain_params.shape)}')
+        if self.cond_channels and (cond is None or cond.dim() != 4
+                                   or cond.shape[1] != self.cond_channels):
+            got = None if cond is None else tuple(cond.shape)
+            raise ValueError(f'this LPDGenerator is conditioned (cond_channels='
+                             f'{self.cond_channels}): pass cond (B, {self.cond_channels}, h, w), '
+                             f'got {got}')
         params = adain_params.split(self._splits, dim=1)
         x = self.const.expand(adain_params.shape[0], -1, -1, -1)
-        for block, p in zip(self.blocks, params):
+        for i, (block, p) in enumerate(zip(self.blocks, params)):
+            if str(i) in self.cond_convs:
+                x = x + self.cond_convs[str(i)](_resize_to(cond.to(x.dtype), x.shape[-1]))
             x = block(x, p)
         out = self.out_conv(F.relu(self.out_norm(x, params[-1])))
         return torch.tanh(out[:, :3]), torch.sigmoid(out[:, 3:])

@@ -239,17 +239,27 @@ class HeadSwapper(BaseModel):
         is_head = self.head_lut[labels.clamp(0, 255)]
         return torch.where(is_head & ~allowed, torch.zeros_like(labels), labels)
 
-    def animate(self, source_code: torch.Tensor, target_img: torch.Tensor
+    def animate(self, source_code: torch.Tensor, target_img: torch.Tensor,
+                target_landmarks: Optional[torch.Tensor] = None
                 ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Stage 1 with T's crops as drivers: I_A ``(B, 3, S, S)`` in [-1, 1] and the head
-        mask ``(B, 1, S, S)``. ``source_code`` is ``(1, d)`` or ``(B, d)``."""
+        mask ``(B, 1, S, S)``. ``source_code`` is ``(1, d)`` or ``(B, d)``;
+        ``target_landmarks`` ``(B, 68, 2)`` in crop pixels (needed by a
+        landmark-conditioned stage 1)."""
         b, _, s, s2 = target_img.shape
         if s != s2 or s != self.resolution:
             raise UserError(f'target crops are {s}x{s2}; this HeadSwapper works on '
                             f'{self.resolution}x{self.resolution} crops (resolution)')
         code = source_code.expand(b, -1) if source_code.shape[0] == 1 else source_code
         driver = _resize(target_img, self.aligner_resolution)
-        head_img, head_mask = self.aligner.animate(code.to(driver.dtype), driver)
+        lms = None
+        if getattr(self.aligner, 'landmark_map', None) is not None:
+            if target_landmarks is None:
+                raise UserError('this stage-1 model is landmark-conditioned (landmark_map): '
+                                'it needs the target crops\' landmarks')
+            lms = (target_landmarks.float().to(driver.device) + 0.5) / s
+        head_img, head_mask = self.aligner.animate(code.to(driver.dtype), driver,
+                                                   driver_landmarks=lms)
         return _resize(head_img, s).clamp(-1, 1), _resize(head_mask, s).float()
 
     def blend(self, head_img: torch.Tensor, head_parsing: torch.Tensor,
@@ -294,7 +304,7 @@ class HeadSwapper(BaseModel):
             in [-1, 1]; ``head_mask`` (stage 1), ``edit_mask``, ``inpaint_mask``
             ``(B, 1, S, S)`` float; ``head_parsing`` ``(B, 1, S, S)`` long.
         """
-        head_img, head_mask = self.animate(source_code, target_img)
+        head_img, head_mask = self.animate(source_code, target_img, target_landmarks)
         head_parsing = self.parse_head(head_img, head_mask, target_parsing, target_landmarks,
                                        head_parser)
         out = self.blend(head_img, head_parsing, target_img, target_parsing, hair_color)
