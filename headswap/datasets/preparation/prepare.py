@@ -18,10 +18,11 @@ from typing import Dict, List, Optional
 
 from headswap.errors import UserError
 from .atomic_io import atomic_write_json, read_json, remove_stale_tmp
-from .clip_processor import DEFAULT_SETTINGS, DROP_REASONS, ClipProcessor
+from .clip_processor import DEFAULT_SETTINGS, DROP_REASONS, RELAXED_BY, ClipProcessor
 from .sources import ClipSource, SourceError, discover_sources
 
-__all__ = ['prepare_dataset', 'merge_index', 'format_summary', 'shard_path', 'set_models_device']
+__all__ = ['prepare_dataset', 'merge_index', 'format_summary', 'drop_advice', 'shard_path',
+           'set_models_device']
 
 logger = logging.getLogger('headswap.prepare')
 
@@ -296,6 +297,22 @@ def _summarise(out_root: str, sources: List[ClipSource], results: List[dict], in
     return summary
 
 
+def drop_advice(summary: dict) -> List[str]:
+    """When the filters dropped more than half of the decoded frames: which filter dropped how
+    many, and the option (``--cfg-options``) that relaxes it; no lines otherwise."""
+    decoded, dropped = summary['frames_decoded'], summary['frames_dropped']
+    if not decoded or 2 * sum(dropped.values()) <= decoded:
+        return []
+    lines = [f'warning: the filters dropped {sum(dropped.values())} of {decoded} decoded frames '
+             f'({summary["frames_kept"]} kept); to keep more, relax the filter with '
+             '--cfg-options:']
+    for reason, n in sorted(dropped.items(), key=lambda kv: -kv[1]):
+        if n:
+            what, option = RELAXED_BY.get(reason, (reason, '?'))
+            lines.append(f'  {reason}: {n} frames ({what}): e.g. {option}')
+    return lines
+
+
 def format_summary(summary: dict) -> str:
     """A human-readable report of :func:`prepare_dataset`'s summary."""
     lines = [
@@ -306,6 +323,7 @@ def format_summary(summary: dict) -> str:
         'dropped: ' + (', '.join(f'{k} {v}' for k, v in summary['frames_dropped'].items())
                        or 'none'),
     ]
+    lines += drop_advice(summary)
     for path, reason in summary['clips_failed']:
         lines.append(f'  failed: {path}: {reason}')
     if summary['ignored_files']:
