@@ -79,16 +79,18 @@ def target_face_choice(target_face, face=None):
     return face
 
 
-def warn_several_faces(name: str, counts: Dict[str, int], what: str, option: str) -> None:
+def warn_several_faces(name: str, counts: Dict[str, int], choice, option: str) -> None:
     """Warn that ``name`` had more than one confident face (``counts``: ``most_faces`` in one
-    frame, ``several_faces`` frames with more than one); ``what`` says which was used."""
+    frame, ``several_faces`` frames with more than one); ``choice`` is what was asked for."""
     most, frames = counts.get('most_faces', 0), counts.get('several_faces', 0)
     if most < 2:
         return
     where = f' (several in {frames} frames)' if counts.get('frames', 1) > 1 else ''
-    print_log(f'{name}: {most} faces found{where}; used {what}. Faces are numbered 1 to {most} '
-              f'from left to right: choose one with --{option.replace("_", "-")} N '
-              f'({option}=N)', logger='current', level=logging.WARNING)
+    used = f'there is no face {choice}' if isinstance(choice, (int, np.integer)) and \
+        abs(choice) > most else f'used {describe_choice(choice)}'
+    print_log(f'{name}: {most} faces found{where}; {used}. Faces are numbered 1 to {most} from '
+              f'left to right: choose one with --{option.replace("_", "-")} N ({option}=N)',
+              logger='current', level=logging.WARNING)
 
 
 def describe_choice(choice) -> str:
@@ -176,9 +178,6 @@ class FaceSelector:
         self.min_score = float(min_score)
         self.counts = dict(frames=0, several_faces=0, most_faces=0)
         self._last: Optional[Tuple[int, np.ndarray]] = None  # (frame, box)
-
-    def describe(self) -> str:
-        return describe_choice(self.mode)
 
     def select(self, image: np.ndarray, det: FaceDetections, frame: int = 0
                ) -> Tuple[Optional[int], str]:

@@ -381,7 +381,7 @@ class HeadSwapInferencer(BaseInferencer):
                 if partial is not None and sys.exc_info()[0] is not None:
                     remove_file(partial)
         summary['several_faces'] = selector.counts['several_faces']
-        warn_several_faces(name, selector.counts, selector.describe(), 'target_face')
+        warn_several_faces(name, selector.counts, selector.mode, 'target_face')
         if reader is not None and reader.end is not None and reader.end.error:
             summary.update(status='error', error=f'{target}: {reader.end.error}')
         elif summary['swapped'] == 0:

@@ -12,7 +12,7 @@ from mmengine.logging import print_log
 
 from headswap.errors import UserError
 from .face_selection import (CONFIDENT_FACE_SCORE, check_face_choice, choose_face, confident_faces,
-                             describe_choice, warn_several_faces)
+                             warn_several_faces)
 from .media import VideoReader, check_rgb_array, input_kind, list_images, read_image
 from .source_selection import farthest_point_sampling, head_pose_angles
 
@@ -159,5 +159,5 @@ class SourceBank:
             where = 'this image' if len(frames) == 1 else f'any of the {len(frames)} frames read'
             raise UserError(f'{name}: no face found in {where}; use a photo or video where '
                             f"S's face is visible (at least {a.min_face_size:.0f} px wide)")
-        warn_several_faces(name, counts, describe_choice(face), 'source_face')
+        warn_several_faces(name, counts, face, 'source_face')
         return faces

@@ -64,14 +64,16 @@ def test_a_warning_names_how_many_faces_were_found(monkeypatch):
                                dets([0, 0, 40, 40], [50, 0, 90, 40], scores=[0.9, 0.5])]):
         sel.select(img, frame, t)
     assert sel.counts == dict(frames=3, several_faces=1, most_faces=3)
-    warn_several_faces('T.mp4', sel.counts, sel.describe(), 'target_face')
+    warn_several_faces('T.mp4', sel.counts, sel.mode, 'target_face')
     assert logged == ['T.mp4: 3 faces found (several in 1 frames); used the largest. Faces are '
                       'numbered 1 to 3 from left to right: choose one with --target-face N '
                       '(target_face=N)']
     one = FaceSelector(2)
     one.select(img, dets([0, 0, 40, 40], [50, 0, 90, 40], scores=[0.9, 0.3]))
-    warn_several_faces('T.jpg', one.counts, one.describe(), 'target_face')
+    warn_several_faces('T.jpg', one.counts, one.mode, 'target_face')
     assert len(logged) == 1  # one confident face: no warning
+    warn_several_faces('T.jpg', dict(frames=1, several_faces=1, most_faces=2), 3, 'target_face')
+    assert logged[-1].startswith('T.jpg: 2 faces found; there is no face 3. Faces are numbered')
     # the deprecated face= / --face: 0-based, with a warning
     assert target_face_choice(None) == 'largest' and target_face_choice(2) == 2
     assert target_face_choice(None, 0) == 1 and target_face_choice(None, '-1') == -1
