@@ -13,22 +13,32 @@ from headswap.face.quality import (PREPARATION_THRESHOLDS, build_component, face
 from .atomic_io import atomic_write_image, remove_stale_tmp
 from .sources import ClipSource, SourceError, iter_frames
 
-__all__ = ['ClipProcessor', 'DROP_REASONS', 'RELAXED_BY', 'blur_score', 'min_face_side',
-           'DEFAULT_SETTINGS']
+__all__ = ['ClipProcessor', 'DROP_REASONS', 'RELAXED_BY', 'relax_option', 'blur_score',
+           'min_face_side', 'DEFAULT_SETTINGS']
 
 # why a frame is not in the index, in the order the checks run
 DROP_REASONS = ('no_face', 'small_face', 'several_faces', 'low_landmark_score', 'blurry')
-# what each drop means and the option that relaxes it (printed when filters drop most frames)
+# what each drop means and the setting that relaxes it: halved, or (ratio) moved halfway to 1
 RELAXED_BY = dict(
-    no_face=('no face detected', 'detector.score_threshold=0.4'),
+    no_face=('no face detected', 'detector.score_threshold'),
     small_face=('face box under min(min_face_size, min_face_fraction x shorter frame side)',
-                'preparation.min_face_size=32'),
+                'preparation.min_face_size'),
     several_faces=('a second face at least several_faces_ratio of the main one',
-                   'preparation.several_faces_ratio=0.8'),
-    low_landmark_score=('landmarks unconfident or degenerate',
-                        'preparation.min_landmark_score=0.3'),
-    blurry=('sharpness (variance of the Laplacian) under min_blur', 'preparation.min_blur=5'),
+                   'preparation.several_faces_ratio'),
+    low_landmark_score=('landmarks unconfident or degenerate', 'preparation.min_landmark_score'),
+    blurry=('sharpness (variance of the Laplacian) under min_blur', 'preparation.min_blur'),
 )
+
+
+def relax_option(reason: str, settings: dict, detector: Optional[dict] = None) -> str:
+    """``--cfg-options`` text that relaxes the filter of drop ``reason``, e.g.
+    ``preparation.min_blur=7.5 (now 15.0)``."""
+    option = RELAXED_BY[reason][1]
+    scope, key = option.split('.')
+    now = (detector or {}).get(key, 0.6) if scope == 'detector' else settings[key]
+    new = (1 + now) / 2 if key == 'several_faces_ratio' else now / 2
+    return f'{option}={new:.3g} (now {now:.3g})'
+
 
 DEFAULT_SETTINGS = dict(
     size=512,               # output side in pixels

@@ -87,6 +87,6 @@ def test_filters_that_drop_most_frames_are_named_with_their_option(tmp_path):
                                              low_landmark_score=0, blurry=4)
     text = format_summary(summary)
     assert 'the filters dropped 8 of 9 decoded frames (1 kept)' in text
-    assert 'small_face: 4 frames' in text and 'preparation.min_face_size=' in text
-    assert 'blurry: 4 frames' in text and 'preparation.min_blur=' in text
+    assert 'small_face: 4 frames' in text and 'preparation.min_face_size=48 (now 96)' in text
+    assert 'blurry: 4 frames' in text and 'preparation.min_blur=7.5 (now 15)' in text
     assert 'several_faces:' not in text  # filters that dropped nothing are not listed
