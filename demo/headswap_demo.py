@@ -2,9 +2,16 @@
 
     python demo/headswap_demo.py --sources S1.jpg [S2.jpg | FOLDER | S.mp4 ...] \\
         --target T.jpg|T.mp4|FOLDER --out OUT [--config configs/inference/headswap_offline.py]
-        [--face largest|INDEX|REFERENCE.jpg] [--hair-color target|source] [--num-sources K]
+        [--target-face largest|N|REFERENCE.jpg] [--source-face largest|N]
+        [--hair-color target|source] [--num-sources K]
         [--device cuda|cpu] [--bf16] [--batch-size N] [--workers N]
         [--save-intermediates DIR] [--no-watermark] [--no-c2pa] [--cfg-options k=v ...]
+
+Face choice: by default the largest face of every source file and target frame is used. Faces
+are numbered 1, 2, ... from left to right by box centre (-1: the rightmost), counting only
+confident detections (score >= 0.75); `--target-face 2` swaps the second face from the left,
+`--target-face PHOTO` the face most like the person in PHOTO, `--source-face 2` takes the second
+face of each source photo. A file with more than one face gets a warning naming how many.
 
 Writes OUT (an image, a video with the target's audio, or a folder) marked as synthetic
 (metadata + invisible watermark; see docs/en/provenance.md) and prints a summary per target:
@@ -36,9 +43,14 @@ def parse_args(argv=None):
                    help='inference config (stage configs + checkpoints, face analysis)')
     p.add_argument('--weights', help='a HeadSwapper checkpoint (both stages) instead of the '
                    'stage checkpoints of the config')
-    p.add_argument('--face', default='largest',
-                   help="which target face: 'largest' (default), an index counted left to "
-                   'right, or a photo of the person to replace')
+    p.add_argument('--target-face', metavar='largest|N|PHOTO',
+                   help="which target face: 'largest' (default), N = the N-th face from the "
+                   'left (1 = leftmost, -1 = rightmost; confident detections only), or a photo '
+                   'of the person to replace')
+    p.add_argument('--source-face', metavar='largest|N', default='largest',
+                   help="which face of each source file: 'largest' (default) or N (numbered "
+                   'like --target-face)')
+    p.add_argument('--face', help=argparse.SUPPRESS)  # deprecated: 0-based --target-face
     p.add_argument('--hair-color', choices=['target', 'source'],
                    help="keep the target's (default) or the source's hair colour")
     p.add_argument('--num-sources', type=int, help='K source frames (default: config)')
@@ -65,6 +77,10 @@ def main(argv=None) -> int:
     sys.path.insert(0, ROOT)
     from headswap.utils.cli import friendly_errors
     with friendly_errors('headswap_demo.py'):
+        from headswap.apis.face_selection import check_face_choice
+        check_face_choice(args.source_face, '--source-face')  # before the models load
+        if args.target_face is not None and args.target_face.lstrip('-').isdigit():
+            check_face_choice(args.target_face, '--target-face')
         import torch
 
         from headswap.apis import HeadSwapInferencer
@@ -76,9 +92,10 @@ def main(argv=None) -> int:
             args.config, weights=args.weights, device=args.device, bf16=args.bf16,
             batch_size=args.batch_size, workers=args.workers, provenance=prov,
             cfg_options=args.cfg_options, show_progress=not args.quiet)
-        face = int(args.face) if args.face.lstrip('-').isdigit() else args.face
         target = args.target if len(args.target) > 1 else args.target[0]
-        result = inferencer(target, sources=args.sources, out=args.out, face=face,
+        result = inferencer(target, sources=args.sources, out=args.out,
+                            target_face=args.target_face, source_face=args.source_face,
+                            face=args.face,
                             hair_color=args.hair_color, num_sources=args.num_sources,
                             save_intermediates=args.save_intermediates,
                             pipelined=False if args.sequential else None)

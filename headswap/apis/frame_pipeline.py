@@ -87,8 +87,10 @@ class FramePipeline:
         if batch:
             yield FrameBatch([i for i, _ in batch], [f for _, f in batch])
 
-    def detect_and_landmark(self, batches: Iterable[FrameBatch], selector: FaceSelector,
-                            stats: Dict[str, int]) -> Iterator[FrameBatch]:
+    def detect_and_landmark(self, batches: Iterable[FrameBatch],
+                            selector: FaceSelector) -> Iterator[FrameBatch]:
+        """Faces of each frame and the one ``selector`` chooses (it counts frames with several
+        faces), then that face's landmarks."""
         workers = max(1, self.settings['workers'])
         for b in batches:
             with self.timer.time('detect'):
@@ -96,7 +98,6 @@ class FramePipeline:
                         for d in part]
                 b.faces, b.reasons = [], []
                 for idx, frame, det in zip(b.indices, b.frames, dets):
-                    stats['several_faces'] += int(len(det) > 1)
                     choice, reason = selector.select(frame, det, idx)
                     b.reasons.append(reason)
                     b.faces.append(None if choice is None else (
@@ -266,7 +267,7 @@ class FramePipeline:
 
     # ---------------------------------------------------------------------- runner
     def run(self, frames: Iterable[Tuple[int, np.ndarray]], selector: FaceSelector,
-            stats: Dict[str, int], sigma: float, device_step: Callable[[FrameBatch], None],
+            sigma: float, device_step: Callable[[FrameBatch], None],
             threaded: bool) -> Iterator[FrameBatch]:
         """All steps over one target's ``(index, frame)`` pairs; ``device_step`` fills
         ``batch.output`` (the swapped, pasted, watermarked frames)."""
@@ -274,6 +275,6 @@ class FramePipeline:
             for b in batches:
                 device_step(b)
                 yield b
-        stages = [lambda it: self.detect_and_landmark(it, selector, stats),
+        stages = [lambda it: self.detect_and_landmark(it, selector),
                   lambda it: self.smooth(it, sigma), self.align_and_parse, on_device]
         return run_stages(self.decode(frames), stages, threaded=threaded)

@@ -23,7 +23,7 @@ from headswap.errors import UserError
 from headswap.face import INFERENCE_THRESHOLDS, FaceAnalysis
 from headswap.registry import INFERENCERS
 from headswap.structures.pixels import normalize_pixels
-from .face_selection import FaceSelector, make_selector
+from .face_selection import FaceSelector, make_selector, target_face_choice, warn_several_faces
 from .frame_pipeline import FrameBatch, FramePipeline
 from .media import VideoReader, check_rgb_array, input_kind, read_image
 from .pipeline import StageTimer
@@ -59,31 +59,28 @@ class HeadSwapInferencer(BaseInferencer):
     """Swap S's head into T's images and videos with a trained HeSer (both stages).
 
     Built from an inference config (``configs/inference/*.py``): ``model`` is a
-    :class:`~headswap.models.swappers.HeadSwapper` (the two stage configs and
-    checkpoints), ``detector`` / ``landmarker`` / ``parser`` / ``preparation`` come
-    from the data-preparation config the training data were made with (same
-    alignment: template, ``crop_scale``, similarity transform, smoothing), and
-    ``inference`` holds :data:`DEFAULT_INFERENCE_SETTINGS`.
+    :class:`~headswap.models.swappers.HeadSwapper` (the two stage configs and checkpoints),
+    ``detector`` / ``landmarker`` / ``parser`` / ``preparation`` come from the data-preparation
+    config the training data were made with (same alignment: template, ``crop_scale``, similarity
+    transform, smoothing), and ``inference`` holds :data:`DEFAULT_INFERENCE_SETTINGS`.
 
-    Steps per target frame: detect faces and choose one, 68 landmarks, align (the
-    data-preparation crop, landmarks smoothed over time in videos), parse, stage 1
-    with the cached source code, parse A, compose A over T's scene, stage 2, paste
-    back into the full frame through the inverse alignment with a feathered mask
-    inside the edited (dilated head) region, watermark, write with provenance
-    metadata (``headswap.provenance``). Frames without a usable face pass through
+    Steps per target frame: detect faces and choose one, 68 landmarks, align (the data-preparation
+    crop, landmarks smoothed over time in videos), parse, stage 1 with the cached source code,
+    parse A, compose A over T's scene, stage 2, paste back into the full frame through the inverse
+    alignment with a feathered mask inside the edited (dilated head) region, watermark, write with
+    provenance metadata (``headswap.provenance``). Frames without a usable face pass through
     unchanged and are counted in the summary.
 
-    A thin facade over three rooms: the source bank (:class:`~.source_bank.SourceBank`:
-    encode and cache K sources), the frame pipeline (:class:`~.frame_pipeline.FramePipeline`:
-    detect -> align -> swap -> paste back -> smooth, chained or overlapped in threads) and
-    the output writers (:class:`~.writers.OutputWriter`: image, video with audio,
-    provenance). mmengine's four steps map onto them: :meth:`preprocess` yields batches of
-    decoded, analysed and aligned frames, :meth:`forward` runs both stages on the device,
-    :meth:`visualize` pastes back and watermarks, :meth:`postprocess` returns the
-    summaries (outputs are written while streaming). For videos the steps run in
-    overlapping threads with bounded queues (decode | detect + landmarks | smoothing |
-    align + CPU parsing | GPU | encode), so no frame is ever held twice and CPU and GPU
-    work at the same time.
+    A thin facade over three rooms: the source bank (:class:`~.source_bank.SourceBank`: encode and
+    cache K sources), the frame pipeline (:class:`~.frame_pipeline.FramePipeline`: detect -> align
+    -> swap -> paste back -> smooth, chained or overlapped in threads) and the output writers
+    (:class:`~.writers.OutputWriter`: image, video with audio, provenance). mmengine's four steps
+    map onto them: :meth:`preprocess` yields batches of decoded, analysed and aligned frames,
+    :meth:`forward` runs both stages on the device, :meth:`visualize` pastes back and watermarks,
+    :meth:`postprocess` returns the summaries (outputs are written while streaming). For videos the
+    steps run in overlapping threads with bounded queues (decode | detect + landmarks | smoothing |
+    align + CPU parsing | GPU | encode), so no frame is ever held twice and CPU and GPU work at the
+    same time.
 
     Args:
         model: Inference config path, Config or dict.
@@ -204,10 +201,13 @@ class HeadSwapInferencer(BaseInferencer):
 
     # ---------------------------------------------------------------- sources
     def set_sources(self, sources: Union[Source, Sequence[Source]],
-                    num_sources: Optional[int] = None) -> Dict[str, Any]:
+                    num_sources: Optional[int] = None,
+                    source_face: Union[str, int] = 'largest') -> Dict[str, Any]:
         """Analyse S's photos / folder / video and cache stage 1's source code.
 
-        Every face found is aligned like the training data; when there are more than
+        The face of each file is ``source_face``: ``'largest'`` or a face number (1 = the
+        leftmost confident face; :mod:`.face_selection`); a warning names files with several.
+        Every face used is aligned like the training data; when there are more than
         ``num_sources`` (K), K are chosen by farthest-point sampling on head pose
         (approximate yaw, pitch, roll from the landmarks). A file without a usable
         face is left out with a warning naming it (an error when no file is usable).
@@ -216,15 +216,14 @@ class HeadSwapInferencer(BaseInferencer):
         Returns:
             ``dict(code=(1, d) tensor, crops=[K (S, S, 3)], names=[K], poses=(K, 3))``.
         """
-        return self.bank.set(sources, num_sources, variant=self.bf16)
+        return self.bank.set(sources, num_sources, variant=self.bf16, face=source_face)
 
     def _encode_sources(self, crops: torch.Tensor) -> torch.Tensor:
         with torch.no_grad(), self._autocast():
             return self.model.encode_sources(normalize_pixels(crops)).float()
 
     def _selector(self, face: Union[str, int, np.ndarray, None]) -> FaceSelector:
-        return make_selector(face, self.analysis, self.settings['reference_embedder'],
-                             self.settings['reference_threshold'],
+        return make_selector(face, self.analysis, self.settings,
                              getattr(self.model.aligner, 'identity_encoder', None), self.device)
 
     # ------------------------------------------------------- mmengine's four steps
@@ -232,10 +231,8 @@ class HeadSwapInferencer(BaseInferencer):
                    smooth_sigma: float = 0.0):
         """mmengine's first step, in one thread: ``(index, frame)`` pairs of one target ->
         decoded, analysed (face chosen, landmarks), smoothed and aligned batches."""
-        stats = dict(several_faces=0)
         f = self.frames
-        batches = f.detect_and_landmark(f.decode(inputs, batch_size), self._selector(face),
-                                        stats)
+        batches = f.detect_and_landmark(f.decode(inputs, batch_size), self._selector(face))
         return f.align_and_parse(f.smooth(batches, smooth_sigma, batch_size))
 
     @torch.no_grad()
@@ -261,7 +258,8 @@ class HeadSwapInferencer(BaseInferencer):
     # -------------------------------------------------------------------- call
     def __call__(self, inputs: Union[Source, Sequence[Source]],
                  sources: Union[Source, Sequence[Source], None] = None,
-                 out: Optional[str] = None, face: Union[str, int, None] = 'largest',
+                 out: Optional[str] = None, target_face: Union[str, int, None] = None,
+                 source_face: Union[str, int] = 'largest', face=None,
                  hair_color: Optional[str] = None, feather: Optional[float] = None,
                  save_intermediates: Optional[str] = None,
                  num_sources: Optional[int] = None, pipelined: Optional[bool] = None,
@@ -276,8 +274,10 @@ class HeadSwapInferencer(BaseInferencer):
             out: Output file for one image or video target (image: .png/.jpg/.webp;
                 video: .mp4/.mov/.mkv), or a folder (outputs named after the targets;
                 videos as .mp4). None: images are returned, not written; videos need it.
-            face: Which face of T: ``'largest'`` (default), an index (left to right),
-                or a reference photo of the face to swap.
+            target_face: Which face of T: ``'largest'`` (default), a face number (1 = the
+                leftmost confident face, -1 = the rightmost) or a reference photo; ``face``
+                is its deprecated 0-based form.
+            source_face: Which face of each source file: ``'largest'`` or a face number.
             hair_color: ``'target'`` / ``'source'`` (default: the config's).
             feather: Paste-back ramp width, fraction of the crop side.
             save_intermediates: Folder for aligned crops, parsing maps, A, masks and
@@ -297,13 +297,13 @@ class HeadSwapInferencer(BaseInferencer):
         """
         if kwargs:
             raise TypeError(f'unexpected arguments {sorted(kwargs)}')
+        face = target_face_choice(target_face, face)
         if sources is not None:
-            self.set_sources(sources, num_sources)
+            self.set_sources(sources, num_sources, source_face)
         elif self.sources is None:
             raise UserError('no sources given: pass sources= (photos, a folder or a video of '
                             "the person whose head is pasted in)")
-        if pipelined is None:
-            pipelined = self.device.type == 'cuda'
+        pipelined = self.device.type == 'cuda' if pipelined is None else pipelined
         targets = output_paths(inputs, out)
         summaries, images = [], []
         if save_intermediates:
@@ -347,7 +347,6 @@ class HeadSwapInferencer(BaseInferencer):
         # written beside the output under a temporary name, moved into place only when whole
         # and with a swapped face: a failed run never replaces or fakes an output
         partial = None if output is None else partial_path(output)
-        stats = dict(several_faces=0)
         progress = self._progress(reader)
         try:
             def device_step(b: FrameBatch) -> None:
@@ -355,7 +354,7 @@ class HeadSwapInferencer(BaseInferencer):
                 b.output = self.visualize(b, preds, feather)
                 if every:
                     self.frames.keep_intermediates(b, preds, every)
-            for b in self.frames.run(frames, selector, stats, sigma, device_step,
+            for b in self.frames.run(frames, selector, sigma, device_step,
                                      threaded=pipelined and kind == 'video'):
                 with self.timer.time('encode'):
                     if kind == 'video':
@@ -381,7 +380,8 @@ class HeadSwapInferencer(BaseInferencer):
                     progress.close()
                 if partial is not None and sys.exc_info()[0] is not None:
                     remove_file(partial)
-        summary['several_faces'] = stats['several_faces']
+        summary['several_faces'] = selector.counts['several_faces']
+        warn_several_faces(name, selector.counts, selector.mode, 'target_face')
         if reader is not None and reader.end is not None and reader.end.error:
             summary.update(status='error', error=f'{target}: {reader.end.error}')
         elif summary['swapped'] == 0:

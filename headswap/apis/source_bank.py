@@ -11,7 +11,8 @@ import torch
 from mmengine.logging import print_log
 
 from headswap.errors import UserError
-from .face_selection import largest_face
+from .face_selection import (CONFIDENT_FACE_SCORE, check_face_choice, choose_face, confident_faces,
+                             warn_several_faces)
 from .media import VideoReader, check_rgb_array, input_kind, list_images, read_image
 from .source_selection import farthest_point_sampling, head_pose_angles
 
@@ -43,8 +44,9 @@ class SourceBank:
         self.current: Optional[Dict[str, Any]] = None
 
     def set(self, sources: Union[Source, Sequence[Source]], num_sources: Optional[int] = None,
-            variant: Hashable = None) -> Dict[str, Any]:
-        """Make ``sources`` current (analysed and encoded once per ``variant``, e.g. bf16).
+            variant: Hashable = None, face: Union[str, int] = 'largest') -> Dict[str, Any]:
+        """Make ``sources`` current (analysed and encoded once per ``variant``, e.g. bf16),
+        using the face ``face`` of each file (``'largest'`` or a face number: 1 = leftmost).
 
         Returns:
             ``dict(code=(1, d) tensor, crops=[K (S, S, 3)], names=[K], poses=(K, 3),
@@ -56,13 +58,14 @@ class SourceBank:
         items = list(sources) if isinstance(sources, (list, tuple)) else [sources]
         if not items:
             raise UserError('no source images given')
-        key = (tuple(self.key(x) for x in items), k, variant)
+        face = check_face_choice(face, 'source_face')
+        key = (tuple(self.key(x) for x in items), k, variant, face)
         if key not in self.cache:
             crops, lms, names, skipped = [], [], [], []
             files = [f for item in items for f in self._expand(item)]
             for item in files:
                 try:
-                    faces = self.analyse(item)
+                    faces = self.analyse(item, face)
                 except UserError as e:
                     if len(files) == 1:
                         raise
@@ -117,17 +120,26 @@ class SourceBank:
             return paths
         return [item]
 
-    def analyse(self, item: Source) -> List[Tuple[str, np.ndarray, np.ndarray]]:
-        """``[(name, crop, crop landmarks)]`` of every usable face of one source file, video or
-        array (folders are expanded into their files first, :meth:`_expand`)."""
+    def analyse(self, item: Source, face: Union[str, int] = 'largest'
+                ) -> List[Tuple[str, np.ndarray, np.ndarray]]:
+        """``[(name, crop, crop landmarks)]`` of face ``face`` of each frame of one source
+        file, video or array (folders are expanded into their files first, :meth:`_expand`);
+        a warning when a frame had several confident faces."""
         name, frames = self._frames(item)
         a, size = self.analysis, self.settings['batch_size']
+        min_score = self.settings.get('confident_face_score', CONFIDENT_FACE_SCORE)
+        counts = dict(frames=len(frames), several_faces=0, most_faces=0)
         faces = []
         for start in range(0, len(frames), size):
             chunk = frames[start:start + size]
             images = [f for _, f in chunk]
             dets = a.detect(images)
-            keep = [(i, largest_face(d)) for i, d in enumerate(dets) if len(d)]
+            for d in dets:
+                n = len(confident_faces(d, min_score))
+                counts['several_faces'] += int(n > 1)
+                counts['most_faces'] = max(counts['most_faces'], n)
+            keep = [(i, j) for i, j in ((i, choose_face(d, face, min_score)[0])
+                                        for i, d in enumerate(dets)) if j is not None]
             if not keep:
                 continue
             boxes = np.stack([dets[i].boxes[j] for i, j in keep])
@@ -140,8 +152,12 @@ class SourceBank:
                 m = a.transform(lm)
                 label = name if len(frames) == 1 else f'{name}#{chunk[i][0]}'
                 faces.append((label, a.align(images[i], m), a.crop_landmarks(lm, m)))
+        if not faces and face != 'largest' and counts['most_faces']:
+            raise UserError(f'{name}: no face {face} (source_face): at most '
+                            f'{counts["most_faces"]} face(s) found in a frame')
         if not faces:
             where = 'this image' if len(frames) == 1 else f'any of the {len(frames)} frames read'
             raise UserError(f'{name}: no face found in {where}; use a photo or video where '
                             f"S's face is visible (at least {a.min_face_size:.0f} px wide)")
+        warn_several_faces(name, counts, face, 'source_face')
         return faces

@@ -5,19 +5,33 @@ here); the values reach the code through the preparation settings
 (:data:`headswap.datasets.preparation.DEFAULT_SETTINGS`) and the inference settings
 (:data:`headswap.apis.DEFAULT_INFERENCE_SETTINGS`), which configs may override.
 
-=====================  ===========  =========  ==============================================
-threshold              preparation  inference  meaning
-=====================  ===========  =========  ==============================================
-``min_face_size``      96 px        24 px      detector box side in source pixels; training
-                                               frames need detail, users' photos any face
-``min_landmark_score`` 0.5          0.3        landmarker confidence; below it (or NaN, or
-                                               collapsed points) the frame has no usable face
-``several_faces_ratio`` 0.5         (choose)   preparation drops a frame whose 2nd face is at
-                                               least this fraction of the main one; inference
-                                               chooses a face instead (``face=``)
-``min_blur``           15.0         (none)     variance of the Laplacian on the aligned face
-                                               region (preparation only)
-=====================  ===========  =========  ==============================================
+========================  ===========  =========  ==============================================
+threshold                 preparation  inference  meaning
+========================  ===========  =========  ==============================================
+``min_face_size``         96 px        24 px      detector box side in source pixels; training
+                                                  frames need detail, users' photos any face
+``min_face_fraction``     0.25         (none)     preparation: a face is also big enough when
+                                                  its box side is this fraction of the frame's
+                                                  shorter side (the threshold is the smaller of
+                                                  the two), so low-resolution webcam / phone
+                                                  clips (176x144: 36 px) keep their frames
+``min_landmark_score``    0.5          0.3        landmarker confidence; below it (or NaN, or
+                                                  collapsed points) the frame has no usable face
+``several_faces_ratio``   0.5          (choose)   preparation drops a frame whose 2nd face is at
+                                                  least this fraction of the main one; inference
+                                                  chooses a face instead (``target_face=``,
+                                                  ``source_face=``)
+``confident_face_score``  (none)       0.75       inference: detections counted as faces when
+                                                  choosing one (the index, the count in the
+                                                  several-faces warning, 'largest'); YuNet scores
+                                                  clean faces of 20 px or more 0.87-0.94, false
+                                                  positives and heavily degraded faces 0.4-0.75
+``min_blur``              15.0         (none)     variance of the Laplacian on the aligned face
+                                                  region, measured at the crop's resolution or
+                                                  the face's own if lower (an upscaled crop is
+                                                  not blurry for lacking detail its source never
+                                                  had; preparation only)
+========================  ===========  =========  ==============================================
 """
 import copy
 from typing import Optional
@@ -29,9 +43,10 @@ from .alignment import five_points
 __all__ = ['PREPARATION_THRESHOLDS', 'INFERENCE_THRESHOLDS', 'face_sides', 'usable_landmarks',
            'build_component']
 
-PREPARATION_THRESHOLDS = dict(min_face_size=96.0, several_faces_ratio=0.5,
-                              min_landmark_score=0.5, min_blur=15.0)
-INFERENCE_THRESHOLDS = dict(min_face_size=24.0, min_landmark_score=0.3)
+PREPARATION_THRESHOLDS = dict(min_face_size=96.0, min_face_fraction=0.25,
+                              several_faces_ratio=0.5, min_landmark_score=0.5, min_blur=15.0)
+INFERENCE_THRESHOLDS = dict(min_face_size=24.0, min_landmark_score=0.3,
+                            confident_face_score=0.75)
 
 
 def face_sides(boxes: np.ndarray) -> np.ndarray:

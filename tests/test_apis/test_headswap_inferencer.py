@@ -243,10 +243,10 @@ def test_several_faces_default_to_the_largest(no_watermark, tmp_path):
     changed = np.abs(out.astype(int) - target.astype(int)).sum(-1) > 0
     ys, xs = np.nonzero(changed)
     assert xs.mean() < 160  # the large face on the left was swapped
-    res = no_watermark(target, out=str(tmp_path / 'o1.png'), face=1)
+    res = no_watermark(target, out=str(tmp_path / 'o1.png'), target_face=2)
     out = np.asarray(Image.open(tmp_path / 'o1.png'))
     changed = np.abs(out.astype(int) - target.astype(int)).sum(-1) > 0
-    assert np.nonzero(changed)[1].mean() > 160  # face 1, left to right: the small one
+    assert np.nonzero(changed)[1].mean() > 160  # face 2 from the left: the small one
 
 
 @pytest.mark.parametrize('kind', ['grey', 'rgba', '16bit', 'exif'])

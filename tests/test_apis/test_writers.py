@@ -36,3 +36,4 @@ def test_selector_modes_without_a_reference():
     assert make_selector(None, analysis=None).mode == 'largest'
     assert make_selector('-1', analysis=None).mode == -1
     assert isinstance(make_selector(2, analysis=None), FaceSelector)
+    assert make_selector(2, None, dict(confident_face_score=0.5)).min_score == 0.5

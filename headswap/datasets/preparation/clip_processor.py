@@ -13,10 +13,32 @@ from headswap.face.quality import (PREPARATION_THRESHOLDS, build_component, face
 from .atomic_io import atomic_write_image, remove_stale_tmp
 from .sources import ClipSource, SourceError, iter_frames
 
-__all__ = ['ClipProcessor', 'DROP_REASONS', 'blur_score', 'DEFAULT_SETTINGS']
+__all__ = ['ClipProcessor', 'DROP_REASONS', 'RELAXED_BY', 'relax_option', 'blur_score',
+           'min_face_side', 'DEFAULT_SETTINGS']
 
 # why a frame is not in the index, in the order the checks run
 DROP_REASONS = ('no_face', 'small_face', 'several_faces', 'low_landmark_score', 'blurry')
+# what each drop means and the setting that relaxes it: halved, or (ratio) moved halfway to 1
+RELAXED_BY = dict(
+    no_face=('no face detected', 'detector.score_threshold'),
+    small_face=('face box under min(min_face_size, min_face_fraction x shorter frame side)',
+                'preparation.min_face_size'),
+    several_faces=('a second face at least several_faces_ratio of the main one',
+                   'preparation.several_faces_ratio'),
+    low_landmark_score=('landmarks unconfident or degenerate', 'preparation.min_landmark_score'),
+    blurry=('sharpness (variance of the Laplacian) under min_blur', 'preparation.min_blur'),
+)
+
+
+def relax_option(reason: str, settings: dict, detector: Optional[dict] = None) -> str:
+    """``--cfg-options`` text that relaxes the filter of drop ``reason``, e.g.
+    ``preparation.min_blur=7.5 (now 15.0)``."""
+    option = RELAXED_BY[reason][1]
+    scope, key = option.split('.')
+    now = (detector or {}).get(key, 0.6) if scope == 'detector' else settings[key]
+    new = (1 + now) / 2 if key == 'several_faces_ratio' else now / 2
+    return f'{option}={new:.3g} (now {now:.3g})'
+
 
 DEFAULT_SETTINGS = dict(
     size=512,               # output side in pixels
@@ -25,7 +47,8 @@ DEFAULT_SETTINGS = dict(
     stride=1,               # keep every stride-th decoded frame
     max_frames=0,           # per clip, after the stride (0: all)
     smooth_sigma=2.0,       # temporal Gaussian on alignment points, in source frames
-    # min_face_size, several_faces_ratio, min_landmark_score, min_blur: headswap.face.quality
+    # min_face_size, min_face_fraction, several_faces_ratio, min_landmark_score, min_blur:
+    # headswap.face.quality
     **PREPARATION_THRESHOLDS,
     jpeg_quality=95,
     batch_size=16,          # frames per model call
@@ -41,10 +64,28 @@ class _FrameInfo:
     keypoints: Optional[np.ndarray] = None  # the detector's own 5 points, if any
 
 
-def blur_score(crop: np.ndarray, landmarks: np.ndarray) -> float:
-    """Variance of the Laplacian of the grey crop inside the landmarks' bounding box."""
+def min_face_side(frame_shape: Sequence[int], min_face_size: float,
+                  min_face_fraction: float) -> float:
+    """The smallest face box side kept in a frame of ``(H, W, ...)`` shape: ``min_face_size``
+    px, or ``min_face_fraction`` of the shorter frame side if that is less (low-resolution
+    clips: a 60-px face fills a 176x144 phone frame)."""
+    return min(float(min_face_size), float(min_face_fraction) * min(frame_shape[:2]))
+
+
+def blur_score(crop: np.ndarray, landmarks: np.ndarray, scale: float = 1.0) -> float:
+    """Variance of the Laplacian of the grey crop inside the landmarks' bounding box.
+
+    ``scale`` is the crop's magnification (crop px per source px). An upscaled crop
+    (``scale > 1``) is measured at the source's own resolution (shrunk by ``scale``): the
+    interpolation that enlarged it smooths every face, sharp or not, so it would call every
+    low-resolution face blurry. Crops at or below the source's resolution are measured as is.
+    """
     import cv2
     grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+    if scale > 1.0:
+        side = max(8, round(grey.shape[1] / scale)), max(8, round(grey.shape[0] / scale))
+        landmarks = landmarks * (side[0] / grey.shape[1])
+        grey = cv2.resize(grey, side, interpolation=cv2.INTER_AREA)
     h, w = grey.shape
     x1, y1 = np.floor(landmarks.min(0)).astype(int)
     x2, y2 = np.ceil(landmarks.max(0)).astype(int)
@@ -103,7 +144,8 @@ class ClipProcessor:
                     drops['no_face'] += 1
                     continue
                 sides = face_sides(det.boxes)
-                if sides[0] < s['min_face_size']:
+                if sides[0] < min_face_side(img.shape, s['min_face_size'],
+                                            s['min_face_fraction']):
                     drops['small_face'] += 1
                     continue
                 if len(det) > 1 and sides[1:].max() >= s['several_faces_ratio'] * sides[0]:
@@ -231,7 +273,7 @@ class ClipProcessor:
                     crop = cv2.warpAffine(img, mat, (s['size'], s['size']),
                                           flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
                     lm = transform_points(info.landmarks, mat)
-                    blur = blur_score(crop, lm)
+                    blur = blur_score(crop, lm, np.sqrt(abs(np.linalg.det(mat[:, :2]))))
                     if blur < s['min_blur']:
                         drops['blurry'] += 1
                         continue

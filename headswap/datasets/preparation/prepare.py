@@ -18,10 +18,11 @@ from typing import Dict, List, Optional
 
 from headswap.errors import UserError
 from .atomic_io import atomic_write_json, read_json, remove_stale_tmp
-from .clip_processor import DEFAULT_SETTINGS, DROP_REASONS, ClipProcessor
+from .clip_processor import DEFAULT_SETTINGS, DROP_REASONS, RELAXED_BY, ClipProcessor, relax_option
 from .sources import ClipSource, SourceError, discover_sources
 
-__all__ = ['prepare_dataset', 'merge_index', 'format_summary', 'shard_path', 'set_models_device']
+__all__ = ['prepare_dataset', 'merge_index', 'format_summary', 'drop_advice', 'shard_path',
+           'set_models_device']
 
 logger = logging.getLogger('headswap.prepare')
 
@@ -239,7 +240,9 @@ def prepare_dataset(input_root: str, out_root: str, settings: Optional[dict] = N
 
     index = merge_index(out_root, sources, settings, models)
     elapsed = time.perf_counter() - t0
-    return _summarise(out_root, sources, results, index, ignored, elapsed)
+    relax = {r: relax_option(r, settings, models['detector'] if isinstance(
+        models['detector'], dict) else None) for r in DROP_REASONS}
+    return _summarise(out_root, sources, results, index, ignored, elapsed, relax)
 
 
 def merge_index(out_root: str, sources: List[ClipSource], settings: dict, models: dict) -> dict:
@@ -267,7 +270,7 @@ def merge_index(out_root: str, sources: List[ClipSource], settings: dict, models
 
 
 def _summarise(out_root: str, sources: List[ClipSource], results: List[dict], index: dict,
-               ignored: List[str], elapsed: float) -> dict:
+               ignored: List[str], elapsed: float, relax: Dict[str, str]) -> dict:
     dropped: Dict[str, int] = {r: 0 for r in DROP_REASONS}
     failed, decoded, resumed = [], 0, 0
     done_now = {(r['identity'], r['video'], r['clip']) for r in results}
@@ -291,9 +294,26 @@ def _summarise(out_root: str, sources: List[ClipSource], results: List[dict], in
         identities=len({e['identity'] for e in index['data_list']}),
         frames_decoded_this_run=decoded_now, seconds=round(elapsed, 2),
         clip_seconds=round(model_seconds, 2),
-        fps=round(decoded_now / elapsed, 2) if elapsed > 0 else 0.0)
+        fps=round(decoded_now / elapsed, 2) if elapsed > 0 else 0.0, relax=relax)
     atomic_write_json(osp.join(out_root, 'summary.json'), summary)
     return summary
+
+
+def drop_advice(summary: dict) -> List[str]:
+    """When the filters dropped more than half of the decoded frames: which filter dropped how
+    many, and the option (``--cfg-options``) that relaxes it; no lines otherwise."""
+    decoded, dropped = summary['frames_decoded'], summary['frames_dropped']
+    if not decoded or 2 * sum(dropped.values()) <= decoded:
+        return []
+    lines = [f'warning: the filters dropped {sum(dropped.values())} of {decoded} decoded frames '
+             f'({summary["frames_kept"]} kept); to keep more, relax the filter with '
+             '--cfg-options:']
+    for reason, n in sorted(dropped.items(), key=lambda kv: -kv[1]):
+        if n:
+            what = RELAXED_BY.get(reason, (reason,))[0]
+            option = summary.get('relax', {}).get(reason, RELAXED_BY.get(reason, ('', '?'))[1])
+            lines.append(f'  {reason}: {n} frames ({what}): e.g. {option}')
+    return lines
 
 
 def format_summary(summary: dict) -> str:
@@ -306,6 +326,7 @@ def format_summary(summary: dict) -> str:
         'dropped: ' + (', '.join(f'{k} {v}' for k, v in summary['frames_dropped'].items())
                        or 'none'),
     ]
+    lines += drop_advice(summary)
     for path, reason in summary['clips_failed']:
         lines.append(f'  failed: {path}: {reason}')
     if summary['ignored_files']:

@@ -2,6 +2,7 @@
 
 Each is registered in ``MODELS`` (configs name them by type, e.g. ``type='YuNetFaceDetector'``)
 and implements one of the three interfaces of :mod:`.base_face_analysis`. Nothing trains them.
+:mod:`.multiscale` lets a detector with a small input find small faces in large images.
 """
 from .base_face_analysis import BaseFaceDetector, BaseFaceLandmarker, BaseFaceParser, FaceDetections
 from .landmark_face_parser import LandmarkFaceParser
