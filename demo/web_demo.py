@@ -153,17 +153,17 @@ class WebDemo:
 
     def swap(self, files, target, source_picks, target_pick, label, precision, hair,
              smoothing, intermediates, session):
-        """One swap: ``(session, status, result image, result video, download, steps)``."""
+        """One swap of ``session`` (an id): ``(status, result image, result video, download,
+        steps)``."""
         files = [f if isinstance(f, str) else f.name for f in files or []]
-        session = session or self.sessions.new_session()
         run_dir = self.sessions.new_run(session)
         out, err = self._guard(self._swap, files + [target, run_dir], files, target,
                                source_picks or {}, target_pick, label, precision, hair,
                                smoothing, intermediates, run_dir)
         if err:
-            return session, err, None, None, None, []
+            return err, None, None, None, []
         status, output, kind, steps = out
-        return (session, status, output if kind == 'image' else None,
+        return (status, output if kind == 'image' else None,
                 output if kind == 'video' else None, output, steps)
 
     def _swap(self, files, target, source_picks, target_pick, label, precision, hair,
@@ -238,7 +238,6 @@ def build_page(app: WebDemo):
     # uploads and outputs gradio copies into its cache are deleted after an hour
     with gr.Blocks(title='headswap web demo', analytics_enabled=False,
                    delete_cache=(600, 3600)) as page:
-        session = gr.State(None, delete_callback=app.sessions.remove)
         where, source_picks, target_pick = gr.State([]), gr.State({}), gr.State(None)
         gr.Markdown(INTRO)
         with gr.Row():
@@ -294,17 +293,21 @@ def build_page(app: WebDemo):
         source_faces.select(pick_source, [where, source_picks], [source_picks, picked])
         target_faces.select(pick_target, None, [target_pick, picked])
 
-        def swap(files, tgt, sp, tp, label, prec, hr, sm, st, sess,
+        def swap(files, tgt, sp, tp, label, prec, hr, sm, st, request: gr.Request,
                  progress=gr.Progress(track_tqdm=True)):
-            sess, msg, img, vid, out, shown = app.swap(files, tgt, sp, tp, label, prec, hr, sm,
-                                                       st, sess)
-            return (sess, msg, gr.update(value=img, visible=vid is None),
+            msg, img, vid, out, shown = app.swap(files, tgt, sp, tp, label, prec, hr, sm, st,
+                                                 request.session_hash)
+            return (msg, gr.update(value=img, visible=vid is None),
                     gr.update(value=vid, visible=vid is not None),
                     gr.update(value=out, interactive=out is not None),
                     gr.update(value=shown, visible=bool(shown)))
         go.click(swap, [sources, target, source_picks, target_pick, model, precision, hair,
-                        smoothing, steps_on, session],
-                 [session, status, result, result_video, download, steps], **model_lock)
+                        smoothing, steps_on],
+                 [status, result, result_video, download, steps], **model_lock)
+
+        def end_session(request: gr.Request):  # a closed tab or a reload: its folder goes
+            app.sessions.remove(request.session_hash)
+        page.unload(end_session)
     return page
 
 

@@ -1,5 +1,6 @@
 """What a shared front end (the web demo) needs besides the model: a private folder per user
 session, removed when the session ends, and limits on what users upload."""
+import hashlib
 import os
 import os.path as osp
 import shutil
@@ -65,9 +66,9 @@ def check_upload(path: str, limits: UploadLimits, what: str = 'file',
 
 
 class SessionFolders:
-    """One private folder per session under ``root`` (a fresh temporary folder by default),
-    holding that session's latest run only; :meth:`remove` when the session ends,
-    :meth:`close` at shutdown."""
+    """One private folder per session id under ``root`` (a fresh temporary folder by
+    default), holding that session's latest run only; :meth:`remove` when the session ends,
+    :meth:`close` at shutdown. Folders are named by a hash of the id (ids come from browsers)."""
 
     def __init__(self, root: Optional[str] = None):
         self.root = root or tempfile.mkdtemp(prefix='headswap-web-')
@@ -75,16 +76,12 @@ class SessionFolders:
         self._lock = threading.Lock()
         self._folders: Dict[str, str] = {}
 
-    def new_session(self) -> str:
-        """A new session id (its folder is made on its first run)."""
-        return uuid.uuid4().hex
-
     def new_run(self, session: str) -> str:
         """An empty folder for one run of ``session``; its previous run's files are removed."""
-        if not session or not session.isalnum():
-            raise ValueError(f'bad session id {session!r}')
+        if not session:
+            raise ValueError('a run needs a session id')
         with self._lock:
-            folder = osp.join(self.root, session)
+            folder = osp.join(self.root, hashlib.sha256(session.encode()).hexdigest()[:16])
             shutil.rmtree(folder, ignore_errors=True)
             run = osp.join(folder, uuid.uuid4().hex[:8])
             os.makedirs(run)

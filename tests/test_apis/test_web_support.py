@@ -74,7 +74,7 @@ def test_upload_limits_and_first_frame(tmp_path):
 
 def test_session_folders_are_private_and_removed(tmp_path):
     folders = SessionFolders(str(tmp_path / 'root'))
-    a, b = folders.new_session(), folders.new_session()
+    a, b = 'session-a', '../b'  # ids come from browsers: never a path
     run_a, run_b = folders.new_run(a), folders.new_run(b)
     assert osp.dirname(run_a) != osp.dirname(run_b)
     open(osp.join(run_a, 'x.png'), 'w').close()
@@ -82,8 +82,9 @@ def test_session_folders_are_private_and_removed(tmp_path):
     assert not osp.exists(run_a) and osp.isdir(again)
     folders.remove(a)
     assert not osp.exists(osp.dirname(again)) and osp.isdir(run_b) and folders.active == 1
+    assert osp.dirname(osp.dirname(run_b)) == str(tmp_path / 'root')
     with pytest.raises(ValueError):
-        folders.new_run('../x')
+        folders.new_run('')
     folders.close()
     assert not osp.exists(str(tmp_path / 'root'))
 

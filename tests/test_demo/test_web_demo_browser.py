@@ -213,6 +213,7 @@ def test_two_sessions_get_their_own_results(server, tmp_path):
     url, _, tmp = server
     small = tmp_path / 'small.png'  # a second target of another size: results tell apart
     cv2.imwrite(str(small), cv2.resize(cv2.imread(ASTRONAUT), (352, 288)))
+    before = set(os.listdir(tmp / 'sessions'))
     drivers = [_driver(url), _driver(url)]
     try:
         for d, target in zip(drivers, (ASTRONAUT, str(small))):
@@ -227,8 +228,12 @@ def test_two_sessions_get_their_own_results(server, tmp_path):
             arr = np.frombuffer(_result(d), np.uint8)
             shapes.append(cv2.imdecode(arr, cv2.IMREAD_COLOR).shape)
         assert shapes == [(512, 512, 3), (288, 352, 3)]
-        folders = os.listdir(tmp / 'sessions')
-        assert len(folders) >= 2  # one private folder per session
+        ours = set(os.listdir(tmp / 'sessions')) - before
+        assert len(ours) == 2  # one private folder per session
     finally:
         for d in drivers:
             d.quit()
+    deadline = time.time() + 20  # closed tabs: their folders go
+    while ours & set(os.listdir(tmp / 'sessions')) and time.time() < deadline:
+        time.sleep(0.5)
+    assert not ours & set(os.listdir(tmp / 'sessions'))
