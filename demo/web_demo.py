@@ -140,16 +140,19 @@ class WebDemo:
         return image, [(t, f'face {j}') for j, t in enumerate(thumbs)], None, text
 
     @staticmethod
-    def on_pick_source(evt, where, picks):
+    def picks_text(source_picks, target_pick) -> str:
+        chosen = [f'source {k + 1}: face {v}' for k, v in sorted((source_picks or {}).items())]
+        chosen += [] if target_pick is None else [f'target: face {target_pick}']
+        return 'Faces chosen: ' + ', '.join(chosen) if chosen else ''
+
+    def on_pick_source(self, evt, where, picks, target_pick):
         i, j = where[evt.index]
         picks = dict(picks or {})
         picks[i] = j
-        chosen = ', '.join(f'source {k + 1} -> face {v}' for k, v in sorted(picks.items()))
-        return picks, 'Sources: ' + chosen
+        return picks, self.picks_text(picks, target_pick)
 
-    @staticmethod
-    def on_pick_target(evt):
-        return evt.index, f'Target: face {evt.index}'
+    def on_pick_target(self, evt, source_picks):
+        return evt.index, self.picks_text(source_picks, evt.index)
 
     def swap(self, files, target, source_picks, target_pick, label, precision, hair,
              smoothing, intermediates, session):
@@ -280,18 +283,22 @@ def build_page(app: WebDemo):
                                    'head, blended crop, ...)', columns=4, visible=False,
                                    elem_id='steps')
         model_lock = dict(concurrency_limit=1, concurrency_id='model')
+        new_picks = dict(fn=app.picks_text, inputs=[source_picks, target_pick], outputs=picked)
         sources.change(app.on_sources, [sources, model],
-                       [source_faces, where, source_picks, status], **model_lock)
+                       [source_faces, where, source_picks, status], **model_lock
+                       ).then(**new_picks)
         target.change(app.on_target, [target, model],
-                      [preview, target_faces, target_pick, status], **model_lock)
+                      [preview, target_faces, target_pick, status], **model_lock
+                      ).then(**new_picks)
 
-        def pick_source(w, p, evt: gr.SelectData):
-            return app.on_pick_source(evt, w, p)
+        def pick_source(w, p, t, evt: gr.SelectData):
+            return app.on_pick_source(evt, w, p, t)
 
-        def pick_target(evt: gr.SelectData):
-            return app.on_pick_target(evt)
-        source_faces.select(pick_source, [where, source_picks], [source_picks, picked])
-        target_faces.select(pick_target, None, [target_pick, picked])
+        def pick_target(p, evt: gr.SelectData):
+            return app.on_pick_target(evt, p)
+        source_faces.select(pick_source, [where, source_picks, target_pick],
+                            [source_picks, picked])
+        target_faces.select(pick_target, source_picks, [target_pick, picked])
 
         def swap(files, tgt, sp, tp, label, prec, hr, sm, st, request: gr.Request,
                  progress=gr.Progress(track_tqdm=True)):

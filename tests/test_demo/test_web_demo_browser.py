@@ -152,8 +152,10 @@ def browser(server):
 def test_swap_in_browser(server, browser, tmp_path):
     d = browser
     _load(d, SOURCES, ASTRONAUT)
-    d.find_elements('css selector', '#target-faces button.thumbnail-item')[0].click()  # pick face 0
-    _wait(d, lambda: 'Target: face 0' in d.find_element('css selector', '#picked').text, 10)
+    d.find_elements('css selector', '#source-faces button.thumbnail-item')[1].click()
+    d.find_elements('css selector', '#target-faces button.thumbnail-item')[0].click()
+    picked = 'Faces chosen: source 2: face 0, target: face 0'
+    _wait(d, lambda: d.find_element('css selector', '#picked').text == picked, 10)
     d.find_element('css selector', '#show-steps input').click()
     status = _swap(d)
     assert status.startswith('Done: 1/1 frame(s) swapped with 2 source'), status
