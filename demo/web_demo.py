@@ -323,6 +323,7 @@ def main(argv=None) -> int:
     sys.path.insert(0, ROOT)
     os.chdir(ROOT)
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(name)s: %(message)s')
+    logging.getLogger('httpx').setLevel(logging.WARNING)  # gradio's own requests
     os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')
     from headswap.utils.cli import friendly_errors
     with friendly_errors('web_demo.py'):

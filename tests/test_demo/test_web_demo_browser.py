@@ -124,7 +124,7 @@ def _swap(d) -> str:
     return _status(d)
 
 
-def _result(d) -> np.ndarray:
+def _result(d) -> bytes:
     src = d.find_element('css selector', '#result img').get_attribute('src')
     with urllib.request.urlopen(src) as r:
         data = r.read()
