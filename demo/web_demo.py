@@ -115,7 +115,7 @@ class WebDemo:
                 if not thumbs:
                     notes.append(f'source {i + 1} ({osp.basename(path)}): no face found')
                 for j, t in enumerate(thumbs):
-                    items.append((t, f'S{i + 1} · {j}'))
+                    items.append((t, f'S{i + 1} · {j + 1}'))
                     where.append((i, j))
             return items, where, notes
         out, err = self._guard(run, files)
@@ -137,11 +137,11 @@ class WebDemo:
         text = (f'{len(thumbs)} face(s) in the target; the largest is replaced unless you '
                 'click another.' if thumbs else 'No face found in the target: use a photo '
                 'where a face is visible.')
-        return image, [(t, f'face {j}') for j, t in enumerate(thumbs)], None, text
+        return image, [(t, f'face {j + 1}') for j, t in enumerate(thumbs)], None, text
 
     @staticmethod
     def picks_text(source_picks, target_pick) -> str:
-        chosen = [f'source {k + 1}: face {v}' for k, v in sorted((source_picks or {}).items())]
+        chosen = [f'source {k + 1}: face {v + 1}' for k, v in sorted((source_picks or {}).items())]
         chosen += [] if target_pick is None else [f'target: face {target_pick}']
         return 'Faces chosen: ' + ', '.join(chosen) if chosen else ''
 
@@ -152,7 +152,7 @@ class WebDemo:
         return picks, self.picks_text(picks, target_pick)
 
     def on_pick_target(self, evt, source_picks):
-        return evt.index, self.picks_text(source_picks, evt.index)
+        return evt.index + 1, self.picks_text(source_picks, evt.index + 1)
 
     def swap(self, files, target, source_picks, target_pick, label, precision, hair,
              smoothing, intermediates, session):
@@ -195,7 +195,7 @@ class WebDemo:
             inf.analysis.smooth_sigma = sigma if smoothing else 0.0
             try:
                 result = inf(target, sources=sources, out=out, hair_color=hair,
-                             face='largest' if target_pick is None else int(target_pick),
+                             target_face='largest' if target_pick is None else int(target_pick),
                              save_intermediates=steps_dir)
             finally:
                 inf.analysis.smooth_sigma = sigma
@@ -204,7 +204,7 @@ class WebDemo:
         if s['status'] != 'ok':
             if s['swapped'] == 0 and 'face_index_out_of_range' in s['skipped']:
                 raise UserError(f'the target has no face {target_pick} (faces are numbered '
-                                'from 0, left to right); pick one of the thumbnails')
+                                'from 1, left to right); pick one of the thumbnails')
             if s['swapped'] == 0:
                 raise UserError('no face found in the target (nothing to swap): use a photo '
                                 'or video where a face is clearly visible')

@@ -1,6 +1,7 @@
 """Faces to choose from in interactive front ends (the web demo): thumbnails of the faces of a
-photo or of a video's first frame, numbered like :class:`~.face_selection.FaceSelector`'s index
-(left to right), and a source photo reduced to one chosen face."""
+photo or of a video's first frame, in the order of :class:`~.face_selection.FaceSelector`'s
+face numbers (1, 2, ... left to right among confident detections), and a source photo
+reduced to one chosen face."""
 from typing import List, Tuple
 
 import cv2
@@ -8,6 +9,7 @@ import numpy as np
 
 from headswap.errors import UserError
 from headswap.face.providers.base_face_analysis import FaceDetections
+from .face_selection import CONFIDENT_FACE_SCORE, confident_faces
 from .media import VideoReader, input_kind, read_image
 
 __all__ = ['first_frame', 'faces_left_to_right', 'face_thumbnails', 'keep_one_face']
@@ -24,11 +26,13 @@ def first_frame(path: str) -> np.ndarray:
     raise UserError(f'{path}: {why}')
 
 
-def faces_left_to_right(analysis, image: np.ndarray) -> FaceDetections:
-    """The faces the inferencer would see in ``image``, sorted by box centre from the left:
-    position ``i`` is the face that ``face=i`` swaps."""
+def faces_left_to_right(analysis, image: np.ndarray,
+                        min_score: float = CONFIDENT_FACE_SCORE) -> FaceDetections:
+    """The faces the inferencer would count in ``image`` (confident detections, or all when
+    none is confident), by box centre from the left: position ``i`` is face number ``i + 1``
+    of ``target_face`` / ``source_face``."""
     det = analysis.detect([image])[0]
-    order = np.argsort((det.boxes[:, 0] + det.boxes[:, 2]) / 2, kind='stable')
+    order = confident_faces(det, min_score)
     kps = None if det.keypoints is None else det.keypoints[order]
     return FaceDetections(det.boxes[order], det.scores[order], kps)
 

@@ -32,8 +32,11 @@ def largest_face(det: FaceDetections) -> int:
 
 
 def confident_faces(det: FaceDetections, min_score: float = CONFIDENT_FACE_SCORE) -> np.ndarray:
-    """Indices into ``det`` of the confident faces, left to right by box centre."""
+    """Indices into ``det`` of the confident faces, left to right by box centre; all the
+    detections when none is confident (a degraded face is still a face to choose)."""
     idx = np.nonzero(det.scores >= min_score)[0]
+    if len(idx) == 0:
+        idx = np.arange(len(det))
     return idx[np.argsort((det.boxes[idx, 0] + det.boxes[idx, 2]) / 2, kind='stable')]
 
 
@@ -55,8 +58,7 @@ def choose_face(det: FaceDetections, choice: Union[str, int],
         return None, 'no_face'
     faces = confident_faces(det, min_score)
     if choice == 'largest':
-        pool = faces if len(faces) else np.arange(len(det))
-        return int(pool[largest_face(FaceDetections(det.boxes[pool], det.scores[pool]))]), 'ok'
+        return int(faces[largest_face(FaceDetections(det.boxes[faces], det.scores[faces]))]), 'ok'
     n = int(choice)
     if not 0 < abs(n) <= len(faces):
         return None, 'face_index_out_of_range'

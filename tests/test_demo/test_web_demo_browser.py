@@ -154,7 +154,7 @@ def test_swap_in_browser(server, browser, tmp_path):
     _load(d, SOURCES, ASTRONAUT)
     d.find_elements('css selector', '#source-faces button.thumbnail-item')[1].click()
     d.find_elements('css selector', '#target-faces button.thumbnail-item')[0].click()
-    picked = 'Faces chosen: source 2: face 0, target: face 0'
+    picked = 'Faces chosen: source 2: face 1, target: face 1'
     _wait(d, lambda: d.find_element('css selector', '#picked').text == picked, 10)
     d.find_element('css selector', '#show-steps input').click()
     status = _swap(d)
