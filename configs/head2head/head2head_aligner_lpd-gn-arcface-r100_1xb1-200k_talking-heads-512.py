@@ -1,6 +1,8 @@
 # HeSer stage 1 on ONE GPU, one sample per step: the paper's model with GroupNorm in the
 # trainable encoders, a standardised MLP input, colour-only driver augmentation and an
-# adversarial warm-up (our design decisions, docs/en/stage1_learning.md).
+# adversarial warm-up (our design decisions, docs/en/stage1_learning.md). At 512 this latent-
+# only model still learns to follow its drivers too slowly to be seen in minutes; the
+# *_lpd-gn-lmk-* config adds a spatial driver path (landmarks) that does.
 #
 # Why: with one sample per GPU and no SyncBN across GPUs, BatchNorm normalises each channel
 # over the positions of a single image, and the encoders' global pooling then sees channels
@@ -29,8 +31,9 @@ model = dict(
     # colour jitter only on the driver: a rotation / zoom / shift of the driver alone (the
     # target stays put) teaches the pose encoder to ignore small head motions, which are
     # what tells one frame of a clip from the next (32 px held-out proxy, two seeds: 20.4 vs
-    # 19.1-19.2 dB at 600 steps, 4-5 vs 2 of 10 outputs nearest their own target; not yet
-    # measured at 512 nor for identity leakage across people, docs/en/stage1_learning.md)
+    # 19.1-19.2 dB at 600 steps, 4-5 vs 2 of 10 outputs nearest their own target; at 512
+    # not enough on its own, and identity leakage across people not measured:
+    # docs/en/stage1_learning.md)
     driver_augmentation=dict(rotation=0.0, scale=(1.0, 1.0), translation=0.0),
     # reconstruction and perceptual terms alone for the first 2000 iterations: the
     # adversarial terms otherwise pull an early generator, which cannot yet tell drivers
