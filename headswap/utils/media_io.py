@@ -30,7 +30,8 @@ import numpy as np
 from headswap.errors import UserError
 
 __all__ = ['IMAGE_EXTENSIONS', 'VIDEO_EXTENSIONS', 'media_kind', 'read_image', 'imread_rgb',
-           'decode_video', 'VideoDecodeError', 'av_reason', 'VideoReader', 'DecodeEnd']
+           'imread_labels', 'decode_video', 'VideoDecodeError', 'av_reason', 'VideoReader',
+           'DecodeEnd']
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg', '.flv',
@@ -57,6 +58,13 @@ def imread_rgb(path: str) -> Optional[np.ndarray]:
     import cv2
     img = cv2.imread(path, cv2.IMREAD_COLOR)
     return None if img is None else np.ascontiguousarray(img[..., ::-1])
+
+
+def imread_labels(path: str) -> Optional[np.ndarray]:
+    """A label map (parsing, masks) as stored, every channel and bit depth kept (OpenCV,
+    ``IMREAD_UNCHANGED``), or None if unreadable."""
+    import cv2
+    return cv2.imread(path, cv2.IMREAD_UNCHANGED)
 
 
 def _orientation(path: str) -> int:

@@ -138,17 +138,18 @@ def load_frames(data_root: str, rows: Sequence[dict], size: int
     import cv2
 
     from headswap.structures.face_labels import head_mask
+    from headswap.utils.media_io import imread_labels, imread_rgb
     imgs, masks, lmks = [], [], []
     for r in rows:
-        img = cv2.imread(osp.join(data_root, r['img_path']), cv2.IMREAD_COLOR)
-        lab = cv2.imread(osp.join(data_root, r['parsing_path']), cv2.IMREAD_UNCHANGED)
+        img = imread_rgb(osp.join(data_root, r['img_path']))
+        lab = imread_labels(osp.join(data_root, r['parsing_path']))
         if img is None or lab is None:
             raise UserError(f'{osp.join(data_root, r["img_path"])}: unreadable frame or parsing')
         scale = size / img.shape[0]
         if img.shape[0] != size:
             img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
             lab = cv2.resize(lab, (size, size), interpolation=cv2.INTER_NEAREST)
-        imgs.append(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+        imgs.append(img)
         masks.append(head_mask(lab).astype(np.float32))
         lmks.append(np.asarray(r.get('landmarks', np.zeros((68, 2))), np.float32) * scale)
     return (torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).contiguous(),

@@ -4,7 +4,7 @@ from typing import Optional
 
 import numpy as np
 
-from headswap.utils.media_io import imread_rgb
+from headswap.utils.media_io import imread_labels, imread_rgb
 
 __all__ = ['read_rgb', 'read_labels', 'read_landmarks', 'to_image_tensor', 'to_label_tensor']
 
@@ -28,8 +28,7 @@ def read_rgb(path: str) -> np.ndarray:
 
 def read_labels(path: str) -> np.ndarray:
     """``(H, W)`` uint8 parsing labels."""
-    import cv2
-    labels = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    labels = imread_labels(path)
     if labels is None:
         if not osp.isfile(path):
             raise _missing(path, 'parsing map')

@@ -143,3 +143,25 @@ def test_warping_backend_override_gives_the_same_swap(ckpts):
     torch.testing.assert_close(outs['blocked'], outs['dense'], atol=1e-4, rtol=1e-4)
     with pytest.raises(ValueError, match='unknown warping backend'):
         swapper(ckpts, warping_backend='fast')
+
+
+def test_landmark_conditioned_stage1_reads_the_target_crops_landmarks(ckpts):
+    from headswap.errors import UserError
+    from headswap.utils.config import load_config
+    aligner = load_config(S1).model
+    aligner.landmark_map = dict(type='LandmarkHeatmap', size=32, sigma=1.0)
+    aligner.generator.cond_channels = 8
+    model = MODELS.build(dict(type='HeadSwapper', aligner=aligner, blender=S2,
+                              blender_checkpoint=ckpts[1], resolution=64))
+    img, lab = target()
+    torch.manual_seed(0)
+    lms = torch.rand(2, 68, 2) * 32 + 16  # crop pixels of the 64x64 targets
+    with torch.no_grad():
+        code = model.encode_sources(torch.rand(1, 3, 3, 64, 64) * 2 - 1)
+        a, _ = model.animate(code, img, lms)
+        b, _ = model.animate(code, img, lms.flip(1))  # the same crops, other landmarks
+        out = model.swap(code, img, lab, lms)
+    assert (a - b).abs().mean() > 1e-4
+    assert torch.allclose(out['head_img'], a, atol=1e-5)
+    with pytest.raises(UserError, match='landmark-conditioned'):
+        model.animate(code, img)
