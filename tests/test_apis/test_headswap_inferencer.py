@@ -377,7 +377,7 @@ def test_partial_batches_are_padded_without_changing_the_swap(inferencer, monkey
     seen = []
     animate = inferencer.model.animate
     monkeypatch.setattr(inferencer.model, 'animate',
-                        lambda code, img: seen.append(len(img)) or animate(code, img))
+                        lambda code, img, *lms: seen.append(len(img)) or animate(code, img, *lms))
     padded = inferencer.forward(batch)
     inferencer.settings['pad_batches'] = False
     try:
