@@ -6,9 +6,12 @@ Design (``headswap-ss-v1``, zero-bit: it answers "was this made by headswap?"):
   ``grid x grid`` (256) plane whose radial frequency lies in ``band`` (12-80 cycles per image).
   The pattern lives in *normalised* image coordinates: it is synthesised at each frame size by
   an inverse FFT of the same coefficients, so it stretches with the frame and survives resizing.
-* **Embedding.** ``frame + strength * mask * pattern`` added equally to R, G, B (a luminance
-  change). ``mask`` follows local texture (computed at ~1/8 resolution) so flat regions get
-  less. One add per pixel on the GPU, batched over frames; the pattern is cached per size.
+* **Embedding.** ``frame + clip(strength * gain * bound / flat_bound * pattern, +-bound)``
+  added equally to R, G, B (a luminance change). ``bound`` (:meth:`change_bound`) is a
+  just-noticeable-difference mask from local texture: 2 levels on flat areas and linear
+  gradients, rising with high-pass contrast to 6 levels in strong texture; no pixel of a uint8
+  frame changes by more. A few pooled element-wise operations per pixel on the GPU, batched
+  over frames; the pattern is cached per size.
 * **Detection.** Luminance resized to ``grid x grid`` (area filter), high-pass whitened and
   clipped, circularly cross-correlated with the pattern through one FFT; the peak is
   normalised by the standard deviation of the correlation surface (a z-score). Two hypotheses:
@@ -55,15 +58,20 @@ class SpreadSpectrumWatermark:
 
     Args:
         key: secret-less public key naming the pattern; detection needs the same key.
-        strength: pattern amplitude in 8-bit luminance levels before the texture mask.
+        strength: pattern amplitude (standard deviation) in 8-bit luminance levels on flat
+            areas; it grows with the bound in texture (``strength * bound / flat_bound``).
         grid: side of the normalised detection grid.
         band: (low, high) radial frequencies of the pattern in cycles per image.
         tilt: coefficient amplitude grows as ``(f / high) ** tilt``: the low frequencies are the
             most visible and, after whitening, the least useful to the detector.
-        mask_range: (min, max) of the texture mask multiplier.
+        flat_bound: the largest change (8-bit levels, per channel) on flat or smoothly graded
+            areas; the pattern's tails are clipped there.
+        max_bound: the largest change anywhere, reached in strong texture.
+        texture_ref: local high-pass contrast (mean absolute levels) at which the bound
+            reaches ``max_bound``.
         small_frame_gain: frames smaller than 512x512 get up to this much more strength
-            (``sqrt(512 * 512 / (H * W))``, capped): detection evidence grows with the pixel
-            count, and codecs quantise small frames harder.
+            (``sqrt(512 * 512 / (H * W))``, capped; the bounds still hold): detection evidence
+            grows with the pixel count, and codecs quantise small frames harder.
         threshold: z-score needed for the aligned hypothesis.
         crop_threshold: z-score needed for the crop search.
         crop_scales: kept fractions of each side searched for cropped inputs.
@@ -73,12 +81,15 @@ class SpreadSpectrumWatermark:
 
     def __init__(self,
                  key: str = 'headswap',
-                 strength: float = 1.75,
+                 strength: float = 1.25,
                  grid: int = 256,
                  band: Tuple[float, float] = (12.0, 80.0),
                  tilt: float = 1.0,
-                 mask_range: Tuple[float, float] = (0.4, 1.5),
-                 small_frame_gain: float = 1.5,
+                 flat_bound: float = 2.0,
+                 max_bound: float = 6.0,
+                 texture_floor: float = 0.5,
+                 texture_ref: float = 3.0,
+                 small_frame_gain: float = 2.0,
                  threshold: float = 5.0,
                  crop_threshold: float = 7.5,
                  crop_scales: Sequence[float] = tuple(np.round(np.arange(0.98, 0.79, -0.02), 2))
@@ -90,7 +101,13 @@ class SpreadSpectrumWatermark:
         self.grid = int(grid)
         self.band = band
         self.tilt = float(tilt)
-        self.mask_range = mask_range
+        if not 0 < flat_bound <= max_bound:
+            raise ValueError(f'bounds must satisfy 0 < flat_bound ({flat_bound}) <= max_bound '
+                             f'({max_bound})')
+        self.flat_bound = float(flat_bound)
+        self.max_bound = float(max_bound)
+        self.texture_floor = float(texture_floor)
+        self.texture_ref = float(texture_ref)
         self.small_frame_gain = float(small_frame_gain)
         self.threshold = float(threshold)
         self.crop_threshold = float(crop_threshold)
@@ -150,7 +167,9 @@ class SpreadSpectrumWatermark:
     def embed(self, frames: torch.Tensor) -> torch.Tensor:
         """Watermark a batch ``(N, 3, H, W)`` (uint8, or float in [0, 255]) on its own device.
 
-        Returns a tensor of the same shape, dtype and device.
+        Returns a tensor of the same shape, dtype and device. For uint8 frames no pixel changes
+        by more than :meth:`change_bound` allows: ``flat_bound`` levels on flat or smoothly
+        graded areas, up to ``max_bound`` in strong texture.
         """
         if frames.ndim != 4 or frames.shape[1] != 3:
             raise ValueError(f'expected frames of shape (N, 3, H, W), got {tuple(frames.shape)}')
@@ -158,32 +177,50 @@ class SpreadSpectrumWatermark:
         if n == 0:
             return frames
         pat = self._device_pattern(h, w, frames.device)
-        # the mask only needs a coarse luminance: subsample large frames before converting
-        step = 2 if min(h, w) >= 512 else 1
-        sub = frames[:, :, ::step, ::step].float()
-        luma = (sub[:, 0] * _LUMA[0] + sub[:, 1] * _LUMA[1] + sub[:, 2] * _LUMA[2]).unsqueeze(1)
+        bound = self.change_bound(frames)  # (N, 1, H, W) levels
         gain = min(self.small_frame_gain, max(1.0, (512 * 512 / (h * w)) ** 0.5))
-        delta = self.strength * gain * self._texture_mask(luma, (h, w), step) * pat  # (N,1,H,W)
+        amplitude = bound * (self.strength * gain / self.flat_bound)
+        # the pattern's tails are clipped at the bound: the bound holds at every pixel
+        delta = torch.minimum(torch.maximum(amplitude * pat, -bound), bound)
         if frames.dtype == torch.uint8:
             # round(x + d) == x + round(d) for integer x: add a rounded int16 delta
             out = frames.to(torch.int16).add_(delta.round_().to(torch.int16))
             return out.clamp_(0, 255).to(torch.uint8)
         return (frames.float() + delta).round_().clamp_(0, 255).to(frames.dtype)
 
-    def _texture_mask(self, luma: torch.Tensor, size: Tuple[int, int],
-                      step: int) -> torch.Tensor:
-        """Local contrast of a (subsampled) luminance at ~1/8 of 1080p -> (N, 1, H, W) gain."""
-        h, w = size
-        block = max(1, min(h, w) // 128 // step)
-        small = F.avg_pool2d(luma, block, block, ceil_mode=True) if block > 1 else luma
-        mean = F.avg_pool2d(small, 5, 1, 2, count_include_pad=False)
-        sq = F.avg_pool2d(small * small, 5, 1, 2, count_include_pad=False)
-        activity = (sq - mean * mean).clamp_(min=0).sqrt_()
-        activity = F.avg_pool2d(activity, 5, 1, 2, count_include_pad=False)
-        mask = (activity / 4.0).clamp_(*self.mask_range)
-        if mask.shape[-2:] != (h, w):
-            mask = F.interpolate(mask, size=(h, w), mode='bilinear', align_corners=False)
-        return mask
+    @torch.no_grad()
+    def change_bound(self, frames: torch.Tensor) -> torch.Tensor:
+        """The largest change allowed at each pixel of ``(N, 3, H, W)`` frames: (N, 1, H, W).
+
+        A just-noticeable-difference mask from local texture: ``flat_bound`` plus
+        ``(max_bound - flat_bound) * clip((contrast - texture_floor) / (texture_ref -
+        texture_floor), 0, 1)``. ``contrast`` (8-bit levels) is the mean absolute high-pass
+        luminance (minus its 3x3 mean) over cells of ~1/128 of the short side, plus the same
+        high-pass of the cell means (texture at a few cells' scale); ramps are continued
+        linearly at the borders, so a linear gradient has zero contrast everywhere. It is
+        smoothed (3x3 cells), eroded (9x9 cells) and smoothed again (3x3): texture lends no
+        strength to the flat pixels beside it.
+        """
+        n, _, h, w = frames.shape
+        step = 2 if min(h, w) >= 512 else 1  # a coarse luminance is enough: subsample first
+        sub = frames[:, :, ::step, ::step].float()
+        luma = (sub[:, 0] * _LUMA[0] + sub[:, 1] * _LUMA[1] + sub[:, 2] * _LUMA[2]).unsqueeze(1)
+        cell = max(1, min(h, w) // 128 // step)
+        contrast = _high_pass(luma).abs_()  # fine texture, averaged over cells
+        if cell > 1:
+            contrast = F.avg_pool2d(contrast, cell, cell, ceil_mode=True)
+        # texture at the scale of a few cells (whole cells only: a ramp stays a ramp)
+        coarse = _high_pass(F.avg_pool2d(luma, max(2, cell), max(2, cell))).abs_()
+        contrast += F.interpolate(coarse, size=contrast.shape[-2:], mode='nearest')
+        contrast = F.avg_pool2d(contrast, 3, 1, 1, count_include_pad=False)
+        contrast = -F.max_pool2d(-contrast, 9, 1, 4)  # erode: texture lends nothing across edges
+        contrast = F.avg_pool2d(contrast, 3, 1, 1, count_include_pad=False)
+        span = self.texture_ref - self.texture_floor
+        texture = contrast.sub_(self.texture_floor).div_(span).clamp_(0, 1)
+        bound = texture.mul_(self.max_bound - self.flat_bound).add_(self.flat_bound)
+        if bound.shape[-2:] != (h, w):
+            bound = F.interpolate(bound, size=(h, w), mode='bilinear', align_corners=False)
+        return bound
 
     def embed_image(self, rgb: np.ndarray) -> np.ndarray:
         """Watermark one ``(H, W, 3)`` uint8 RGB image on the CPU."""
@@ -257,6 +294,15 @@ class SpreadSpectrumWatermark:
         if total is None:
             raise ValueError('no frames to detect the watermark in')
         return self.score_residuals(total, count, search_crops), per_frame
+
+
+def _high_pass(x: torch.Tensor) -> torch.Tensor:
+    """``x`` (N, 1, H, W) minus its 3x3 mean, the border padded by continuing ramps linearly
+    (``2 * edge - next``): zero on any linear gradient, up to the frame's edges."""
+    p = torch.cat([2 * x[..., :1, :] - x[..., 1:2, :], x,
+                   2 * x[..., -1:, :] - x[..., -2:-1, :]], dim=-2)
+    p = torch.cat([2 * p[..., :1] - p[..., 1:2], p, 2 * p[..., -1:] - p[..., -2:-1]], dim=-1)
+    return x - F.avg_pool2d(p, 3, 1)
 
 
 def _whiten(luma: np.ndarray) -> np.ndarray:

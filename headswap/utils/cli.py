@@ -25,6 +25,9 @@ def _one_line(exc: BaseException) -> str:
     if isinstance(exc, (UserError, CheckpointError)):
         return str(exc)
     text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    if isinstance(exc, TypeError):  # a config key the component does not take
+        from .config_keys import unexpected_argument_line
+        return unexpected_argument_line(exc)
     m = _REGISTRY_MISS.search(text)
     if m:
         name, registry = m.group(1), m.group(2)

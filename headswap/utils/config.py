@@ -3,6 +3,7 @@ import os.path as osp
 from typing import Optional
 
 from headswap.errors import UserError
+from .config_keys import check_model_keys, merge_cfg_options
 
 __all__ = ['load_config', 'load_inference_config', 'apply_tool_options', 'build_runner',
            'enable_amp']
@@ -40,12 +41,12 @@ def load_inference_config(model, cfg_options: Optional[dict] = None):
     else:
         cfg = copy.deepcopy(model if isinstance(model, Config) else Config(model))
         root = os.getcwd()
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    merge_cfg_options(cfg, cfg_options, runtime=False)
     for key in ('model', 'detector', 'landmarker', 'parser'):
         if key not in cfg:
             raise UserError(f'the inference config has no `{key}`; see '
                             'configs/inference/headswap_offline.py')
+        check_model_keys(cfg, key)
     # config files named relative to the repository work from any directory
     for part, key in (('model', 'aligner'), ('model', 'blender'), ('parser', 'config'),
                       ('landmarker', 'config')):
@@ -58,9 +59,9 @@ def load_inference_config(model, cfg_options: Optional[dict] = None):
 
 def apply_tool_options(cfg, cfg_options: Optional[dict], launcher: str,
                        work_dir: Optional[str], config_path: str) -> None:
-    """Merge ``--cfg-options``, set the launcher and work dir (as OpenMMLab tools do)."""
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    """Merge ``--cfg-options`` (unknown keys are a one-line :class:`UserError`, see
+    :mod:`headswap.utils.config_keys`), set the launcher and work dir (as OpenMMLab tools do)."""
+    merge_cfg_options(cfg, cfg_options)
     cfg.launcher = launcher
     if work_dir is not None:
         cfg.work_dir = work_dir
@@ -81,6 +82,7 @@ def build_runner(cfg, launcher: str = 'none'):
     from .setup_env import register_all_modules
 
     register_all_modules(init_default_scope=False)
+    check_model_keys(cfg)  # a typo is one line here, not a config dump and a traceback
     if launcher != 'none':
         timeout = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('timeout', 1800)
         if init_distributed(launcher, timeout_s=timeout):

@@ -128,10 +128,7 @@ def assert_same_audio(out: str, src: str, frame_samples: int = 1024) -> None:
 
 def watermark_bound(height: int, width: int) -> int:
     """The largest change the watermark can make to a pixel of a ``height x width`` frame
-    (8-bit levels): strength x small-frame gain x the texture mask's maximum x the pattern's
-    peak, rounded up, plus one for rounding the swapped pixels."""
+    (8-bit levels): its ``max_bound`` (strong texture; ``flat_bound`` on flat areas), plus one
+    for rounding the swapped pixels."""
     from headswap.provenance.api import get_watermarker
-    wm = get_watermarker()
-    gain = min(wm.small_frame_gain, max(1.0, (512 * 512 / (height * width)) ** 0.5))
-    peak = float(np.abs(wm.pattern(height, width)).max())
-    return int(np.ceil(wm.strength * gain * wm.mask_range[1] * peak)) + 1
+    return int(np.ceil(get_watermarker().max_bound)) + 1

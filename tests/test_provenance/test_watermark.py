@@ -114,3 +114,41 @@ def test_bad_inputs_are_refused():
         mark_image(np.zeros((8, 8, 3), np.uint8))
     with pytest.raises(ValueError, match='band'):
         SpreadSpectrumWatermark(band=(10, 200))
+
+
+def _grey(luma: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(luma), 0, 255).astype(np.uint8)[..., None].repeat(3, axis=2)
+
+
+@pytest.mark.parametrize('size', [(144, 176), (272, 640), (512, 512)])
+def test_change_is_bounded_by_local_texture(size):
+    """At most 2 levels on flat grey and on linear gradients (any slope and direction), and on
+    the flat part of a half-textured frame; at most 6 levels in texture, where it does go
+    above 2 (the strength adapts); the marked flat frame is still detected."""
+    wm = SpreadSpectrumWatermark()
+    h, w = size
+    yy, xx = np.mgrid[:h, :w].astype(np.float64)
+    smooth = {'flat grey': np.full((h, w), 128.0), 'dark': np.full((h, w), 12.0),
+              'ramp x': 20 + 215 * xx / w, 'ramp y': 235 - 215 * yy / h,
+              'ramp diagonal': 40 + 1.5 * (xx + yy) * 256 / (h + w),
+              'shallow ramp': 120 + 10 * xx / w}
+    for name, luma in smooth.items():
+        img = _grey(luma)
+        change = np.abs(wm.embed_image(img).astype(int) - img)
+        assert change.max() <= 2, f'{name}: {change.max()} levels'
+    marked_flat = wm.embed_image(_grey(smooth['flat grey']))
+    assert wm.detect_image(marked_flat).detected
+
+    rng = np.random.default_rng(0)
+    noise = 128 + rng.normal(0, 20, (h, w))
+    cut = w // 2 + 3  # not on a cell boundary
+    half = np.where(xx < cut, noise, 128.0)
+    textured = {'noise': noise, 'half': half,
+                'photo': cv2.resize(photo('coffee'), (w, h), interpolation=cv2.INTER_AREA)}
+    for name, img in textured.items():
+        img = img if img.ndim == 3 else _grey(img)
+        change = np.abs(wm.embed_image(img).astype(int) - img).max(axis=2)
+        assert change.max() <= 6, f'{name}: {change.max()} levels'
+        assert change.max() > 2, f'{name}: the texture should carry a stronger mark'
+        if name == 'half':
+            assert change[:, cut:].max() <= 2, 'the flat half beside the texture'

@@ -133,9 +133,9 @@ def finetune(args, checkpoint: str, subject_dir: str, k: int, work_dir: str):
     from mmengine.runner import Runner
 
     from headswap.utils.config import load_config
+    from headswap.utils.config_keys import merge_cfg_options
     cfg = load_config(args.ft_config)
-    if args.ft_cfg_options:
-        cfg.merge_from_dict(args.ft_cfg_options)
+    merge_cfg_options(cfg, args.ft_cfg_options, '--ft-cfg-options')
     cfg.train_dataloader.dataset.update(
         data_root=subject_dir, ann_file='index.json', source_scope='identity',
         num_sources=max(k - 1, 1), exclude_target=k > 1, on_small_pool='error')
@@ -232,6 +232,7 @@ def main(argv=None) -> None:
         from headswap.models.frozen.openmmlab_scope import resolve_device
         from headswap.utils import register_all_modules
         from headswap.utils.config import load_config
+        from headswap.utils.config_keys import merge_cfg_options
         register_all_modules(init_default_scope=True)
         shots = sorted(set(args.shots))
         if shots[0] < 1:
@@ -239,8 +240,7 @@ def main(argv=None) -> None:
         if not osp.isfile(args.checkpoint):
             raise UserError(f'{args.checkpoint}: no such checkpoint file')
         cfg = load_config(args.config)
-        if args.cfg_options:
-            cfg.merge_from_dict(args.cfg_options)
+        merge_cfg_options(cfg, args.cfg_options)
         device = resolve_device(args.device)
         out = args.out or osp.join(args.work_dir, 'kshot.json')
         os.makedirs(args.work_dir, exist_ok=True)

@@ -161,16 +161,17 @@ FROZEN_WEIGHTS = ('vgg', 'identity_encoder')
 
 
 def train_stage(config: str, ann_file: str, data_root: str, work_dir: str, budget: float,
-                amp: bool, seed: int, cfg_options: dict, random_weights: bool = False):
+                amp: bool, seed: int, cfg_options: dict, random_weights: bool = False,
+                flag: str = '--cfg-options'):
     """Train ``config`` on ``ann_file`` for ``budget`` seconds; returns (model, cfg, stats)."""
     from headswap.utils.config import build_runner, enable_amp, load_config
+    from headswap.utils.config_keys import merge_cfg_options
     cfg = load_config(config)
     if random_weights:
         for name in FROZEN_WEIGHTS:
             if isinstance(cfg.model.get(name), dict):
                 cfg.model[name].checkpoint = None
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    merge_cfg_options(cfg, cfg_options, flag)
     if amp:
         enable_amp(cfg)
     cfg.work_dir = work_dir
@@ -532,7 +533,7 @@ def run(args) -> dict:
         _log(f'stage {stage}: training {config} for {args.budget:.0f} s')
         model, cfg, stats = train_stage(config, train_ann, args.data_root, work_dir,
                                         args.budget, args.amp, args.seed, options,
-                                        args.random_weights)
+                                        args.random_weights, f'--cfg-options{stage}')
         _log(f'stage {stage}: {stats["iterations"]} iterations; evaluating')
         with _eval_mode(args.amp, next(model.parameters()).device):
             if stage == 1:

@@ -46,10 +46,10 @@ def main(argv=None) -> int:
     from headswap.registry import DATASETS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS
     from headswap.utils import register_all_modules
     from headswap.utils.config import load_config
+    from headswap.utils.config_keys import merge_cfg_options
 
     cfg = load_config(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)
     register_all_modules(init_default_scope=False)
     init_default_scope('headswap')
     torch.manual_seed(args.seed)
@@ -93,4 +93,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from headswap.utils.cli import friendly_errors
+    with friendly_errors('overfit_aligner.py'):
+        sys.exit(main())

@@ -60,6 +60,7 @@ def parse_args(argv=None):
 
 def slim_config(path: str, size: int, options: dict):
     from headswap.utils.config import load_config
+    from headswap.utils.config_keys import merge_cfg_options
     cfg = load_config(osp.join(ROOT, path))
     m = cfg.model
     levels = int(np.log2(size // 4))
@@ -75,7 +76,7 @@ def slim_config(path: str, size: int, options: dict):
     m.generator.update(channels=(512, 512, 512, 256, 128, 64, 32, 32)[:levels + 1],
                        out_resolution=size)
     m.update(ema=None, diagnostics_window=0, cuda_graphs=False)
-    cfg.merge_from_dict(options)
+    merge_cfg_options(cfg, options)
     return cfg
 
 

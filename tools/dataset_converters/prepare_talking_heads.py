@@ -52,9 +52,9 @@ def main(argv=None) -> dict:
     with friendly_errors('prepare_talking_heads.py'):
         from headswap.datasets.preparation import format_summary, prepare_dataset, set_models_device
         from headswap.utils.config import load_config
+        from headswap.utils.config_keys import merge_cfg_options
         cfg = load_config(args.config)
-        if args.cfg_options:
-            cfg.merge_from_dict(args.cfg_options)
+        merge_cfg_options(cfg, args.cfg_options, runtime=False)
         settings = dict(cfg.get('preparation', {}))
         for key in ('stride', 'crop_scale', 'max_frames', 'batch_size'):
             if getattr(args, key) is not None:

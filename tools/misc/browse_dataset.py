@@ -61,10 +61,10 @@ def main(argv=None) -> List[str]:
 
         from headswap.utils import register_all_modules
         from headswap.utils.config import load_config
+        from headswap.utils.config_keys import merge_cfg_options
         from headswap.visualization import make_image_grid
         cfg = load_config(args.config)
-        if args.cfg_options:
-            cfg.merge_from_dict(args.cfg_options)
+        merge_cfg_options(cfg, args.cfg_options)
         register_all_modules(init_default_scope=False)
         init_default_scope(cfg.get('default_scope', 'headswap'))
         loader = cfg.get(f'{args.split}_dataloader')
