@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -24,6 +25,7 @@ from tests.test_tools.tool_loader import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SHOTS = osp.join(ROOT, 'docs', 'en', '_static')
+SCRATCH = osp.join(tempfile.gettempdir(), 'headswap_web_shots')  # overwritten each run
 SOURCES = [osp.join(CARPHONE, f'{i:06d}.jpg') for i in (0, 9)]
 WAIT = 90  # seconds for one swap on a busy 2-core CI machine
 
@@ -132,14 +134,18 @@ def _result(d) -> bytes:
 
 
 def _screenshot(d, name):
+    """Into ``docs/en/_static`` with ``HEADSWAP_UPDATE_SCREENSHOTS=1`` (so that a plain test
+    run leaves the working tree clean), else into a temporary folder: taken either way."""
+    folder = SHOTS if os.environ.get('HEADSWAP_UPDATE_SCREENSHOTS') == '1' else SCRATCH
     height = d.execute_script('return document.body.scrollHeight')
     d.set_window_size(1280, min(max(height + 40, 800), 1400))
     d.execute_script('window.scrollTo(0, 0)')
     im = Image.open(io.BytesIO(d.get_screenshot_as_png())).convert('RGB')
     im = im.resize((im.width * 3 // 4, im.height * 3 // 4), Image.LANCZOS)
-    os.makedirs(SHOTS, exist_ok=True)
+    os.makedirs(folder, exist_ok=True)
     im.quantize(colors=96, method=Image.Quantize.MEDIANCUT).save(
-        osp.join(SHOTS, name), optimize=True)
+        osp.join(folder, name), optimize=True)
+    assert osp.getsize(osp.join(folder, name)) > 1000
 
 
 @pytest.fixture(scope='module')
