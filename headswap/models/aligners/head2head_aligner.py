@@ -22,6 +22,13 @@ __all__ = ['Head2HeadAligner']
 ModuleCfg = Union[dict, nn.Module]
 
 
+def _given(driver_landmarks: Optional[torch.Tensor]) -> torch.Tensor:
+    if driver_landmarks is None:
+        raise ValueError("this aligner is landmark-conditioned (landmark_map): it needs the "
+                         "driver's landmarks, (B, 68, 2) in [0, 1] (gt_landmarks in the data)")
+    return driver_landmarks
+
+
 @MODELS.register_module()
 class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
     """Stage 1 of HeSer: reenact K source portraits with a driver's pose and expression.
@@ -72,11 +79,9 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
         pose_augmentation: A random affine applied alike to the driver, the
             target and its mask before ``driver_augmentation``
             (:class:`PoseAugmentation`), or None.
-        landmark_map: Rasteriser of the driver's landmarks (:class:`LandmarkHeatmap`)
-            whose maps the generator takes as a spatial condition
-            (``generator.cond_channels``), or None (the paper). Not in the paper:
-            see ``docs/en/stage1_learning.md``. The model then needs the driver's
-            landmarks (``driver_landmarks``, ``(B, 68, 2)`` in [0, 1]).
+        landmark_map: Rasteriser (:class:`LandmarkHeatmap`) of ``driver_landmarks``
+            ``(B, 68, 2)`` in [0, 1] into the generator's spatial condition, or None (the
+            paper). Not in the paper: ``docs/en/stage1_learning.md``.
         reconstruct: ``'frame'``: the output is compared with the whole target
             frame (supplement eq. 1 as written). ``'head'``: as in LPD's generator,
             the output is the generated RGB inside the generated head mask over a
@@ -255,13 +260,8 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
         pose = self._module('pose_encoder', use_ema)(driver_img)
         expression = self._module('expression_encoder', use_ema)(driver_img)
         params = self._module('mlp', use_ema)(torch.cat([source_code, pose, expression], dim=1))
-        cond = None
-        if self.landmark_map is not None:
-            if driver_landmarks is None:
-                raise ValueError('this aligner is landmark-conditioned (landmark_map): pass '
-                                 'the driver\'s landmarks, (B, 68, 2) in [0, 1]')
-            cond = self.landmark_map(driver_landmarks)
-        img, mask = self._module('generator', use_ema)(params, *([] if cond is None else [cond]))
+        cond = [] if self.landmark_map is None else [self.landmark_map(_given(driver_landmarks))]
+        img, mask = self._module('generator', use_ema)(params, *cond)
         if self.reconstruct == 'head':
             img = self.composite(img, mask)
         return img, mask, params
@@ -326,7 +326,7 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
             raise ValueError('training needs gt_img in every data sample (the target frame)')
         real, gt_mask = targets['gt_img'], targets.get('gt_mask')
         sources, driver = inputs['source_imgs'], inputs['driver_img']
-        lms = () if self.landmark_map is None else (inputs.get('driver_landmarks'), )
+        lms = () if self.landmark_map is None else (_given(inputs.get('driver_landmarks')), )
         if self.reconstruct == 'head':
             if gt_mask is None:
                 raise ValueError("reconstruct='head' needs gt_mask in every training sample "

@@ -94,6 +94,11 @@ def test_aligner_trains_and_follows_the_landmarks(cfg):
     assert (img - img_moved).abs().mean() > 1e-4  # same driver image, other landmarks
     with pytest.raises(ValueError, match='landmark-conditioned'):
         model({k: v for k, v in inputs.items() if k != 'driver_landmarks'})
+    data = _batch()
+    for s in data['data_samples']:
+        del s.gt_landmarks  # data without landmarks: one clear error, also in training
+    with pytest.raises(ValueError, match='gt_landmarks'):
+        model.train().train_step(data, wrappers)
 
 
 def test_config_mismatches_are_refused(cfg):
