@@ -2,7 +2,8 @@
 
     python tools/dataset_converters/prepare_talking_heads.py INPUT OUT \
         [--config configs/data_preparation/talking_heads_rtmpose_bisenet.py] [--workers N] \
-        [--stride S] [--crop-scale C] [--max-frames M] [--cfg-options preparation.min_blur=0 ...]
+        [--gpus N|all] [--stride S] [--crop-scale C] [--max-frames M] \
+        [--cfg-options preparation.min_blur=0 ...]
 
 INPUT: VoxCeleb2's id/video/clip.mp4 layout, or any folder of videos / image folders
 (docs/en/data_preparation.md). Resumable: rerun the same command after an interruption.
@@ -14,6 +15,7 @@ import sys
 
 from mmengine.config import DictAction
 
+from headswap.errors import UserError
 from headswap.utils.cli import friendly_errors
 
 DEFAULT_CONFIG = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
@@ -36,6 +38,8 @@ def parse_args(argv=None):
     p.add_argument('--max-frames', type=int, help='at most M frames per clip (after stride)')
     p.add_argument('--batch-size', type=int, help='frames per model call')
     p.add_argument('--device', help="device of the torch models: 'auto', 'cpu', 'cuda:0'")
+    p.add_argument('--gpus', help="spread the clips over this node's GPUs: a number, or 'all' "
+                   '(one worker per GPU at least; more with --workers)')
     p.add_argument('--only', help='only clips whose identity/video/clip contains this text')
     p.add_argument('--retry-failed', action='store_true',
                    help='process again the clips that failed in an earlier run')
@@ -43,6 +47,20 @@ def parse_args(argv=None):
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
                    help='override config settings, e.g. preparation.min_blur=0')
     return p.parse_args(argv)
+
+
+def gpu_devices(gpus: str) -> list:
+    """``['cuda:0', ...]`` for ``--gpus N`` / ``--gpus all``, checked against the GPUs
+    this process can see."""
+    import torch
+    visible = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if gpus != 'all' and not (gpus.isdigit() and int(gpus) > 0):
+        raise UserError(f"--gpus must be a number of GPUs or 'all', got {gpus!r}")
+    n = visible if gpus == 'all' else int(gpus)
+    if n == 0 or n > visible:
+        raise UserError(f'--gpus {gpus}: {visible} CUDA device(s) visible here '
+                        '(CUDA_VISIBLE_DEVICES, driver); use --device cpu or fewer GPUs')
+    return [f'cuda:{i}' for i in range(n)]
 
 
 def main(argv=None) -> dict:
@@ -60,9 +78,14 @@ def main(argv=None) -> dict:
             if getattr(args, key) is not None:
                 settings[key] = getattr(args, key)
         models = {k: cfg[k].to_dict() for k in ('detector', 'landmarker', 'parser') if k in cfg}
+        devices = gpu_devices(args.gpus) if args.gpus is not None else None
+        if devices and args.device is not None:
+            raise UserError('--gpus and --device exclude each other: --gpus puts the models '
+                            'of each worker on its own GPU')
         if args.device is not None:
             set_models_device(models, args.device)
         summary = prepare_dataset(args.input, args.out, settings, workers=args.workers,
+                                  devices=devices,
                                   retry_failed=args.retry_failed,
                                   progress=not args.no_progress, clip_filter=args.only,
                                   **models)

@@ -2,7 +2,10 @@
 
 Every clip is processed by a :class:`ClipProcessor` (in worker processes when
 ``workers > 0``), which writes its frames and parsing maps atomically and then
-its *shard* ``<out>/.shards/<identity>/<video>/<clip>.json``. A clip with a
+its *shard* ``<out>/.shards/<identity>/<video>/<clip>.json``. With several
+``devices`` (one node's GPUs) each worker runs its models on one of them and
+takes the next unfinished clip when it is done, so the clips spread over the
+devices by themselves. A clip with a
 shard is finished: a rerun after a kill skips it, and redoes clips without one
 (their files are overwritten atomically). The index is always rebuilt from the
 shards in sorted order, so an interrupted and resumed run writes the same
@@ -14,7 +17,8 @@ import multiprocessing as mp
 import os
 import os.path as osp
 import time
-from typing import Dict, List, Optional
+from collections import Counter
+from typing import Dict, List, Optional, Sequence
 
 from headswap.errors import UserError
 from .atomic_io import atomic_write_json, read_json, remove_stale_tmp
@@ -32,6 +36,7 @@ _OUTPUT_SETTINGS = tuple(k for k in DEFAULT_SETTINGS if k != 'batch_size')
 
 _WORKER: Optional[ClipProcessor] = None
 _WORKER_ERROR: Optional[BaseException] = None  # why _init_worker failed, if it did
+_WORKER_DEVICE: Optional[str] = None  # the device of this worker's models (devices= runs)
 
 
 def shard_path(out_root: str, source: ClipSource) -> str:
@@ -56,14 +61,18 @@ def _check_signature(out_root: str, signature: dict) -> None:
                 f'differ; see {path}); resume with the same settings or use a new output folder')
 
 
-def _init_worker(settings: dict, models: dict, threads: int) -> None:
-    global _WORKER, _WORKER_ERROR
+def _init_worker(settings: dict, models: dict, threads: int, devices=None) -> None:
+    global _WORKER, _WORKER_ERROR, _WORKER_DEVICE
     try:
         import cv2
         import torch
         cv2.setNumThreads(threads)
         torch.set_num_threads(threads)
-        _WORKER = ClipProcessor(settings, **copy.deepcopy(models))
+        models = copy.deepcopy(models)
+        if devices is not None:  # one device per worker, handed out by the parent
+            _WORKER_DEVICE = devices.get(timeout=60)
+            set_models_device(models, _WORKER_DEVICE)
+        _WORKER = ClipProcessor(settings, **models)
     except BaseException as e:  # noqa: BLE001  (handed to the first task: see _work)
         # an initializer that raises kills its worker, and the pool starts another that
         # fails the same way: keep the error and fail the tasks instead, so the run stops
@@ -100,18 +109,26 @@ def _process_and_store(processor: ClipProcessor, source: ClipSource, out_root: s
 def _work(args) -> dict:
     if _WORKER_ERROR is not None:
         raise _WORKER_ERROR
-    return _process_and_store(_WORKER, *args)
+    return dict(_process_and_store(_WORKER, *args), device=_WORKER_DEVICE)
 
 
 def _run_pool(todo: List[ClipSource], workers: int, settings: dict, models: dict,
-              out_root: str, signature: dict, report) -> None:
-    """The clips of ``todo`` in ``workers`` spawned processes; the first failure (a model
-    that cannot load, a worker that dies) stops the pool and is raised, naming the cause."""
+              out_root: str, signature: dict, report,
+              devices: Optional[Sequence[str]] = None) -> None:
+    """The clips of ``todo`` in ``workers`` spawned processes (worker ``i`` on
+    ``devices[i % len(devices)]`` when given); the first failure (a model that cannot load,
+    a worker that dies) stops the pool and is raised, naming the cause."""
     from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
     threads = max(1, (os.cpu_count() or 1) // workers)
-    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context('spawn'),
-                               initializer=_init_worker, initargs=(settings, models, threads))
+    ctx = mp.get_context('spawn')
+    queue = None
+    if devices:
+        queue = ctx.Queue()
+        for i in range(workers):
+            queue.put(devices[i % len(devices)])
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                               initargs=(settings, models, threads, queue))
     futures = {pool.submit(_work, (s, out_root, signature)): s for s in todo}
     pending = set(futures)
     try:
@@ -161,7 +178,8 @@ def _parser_name(cfg) -> str:
 def prepare_dataset(input_root: str, out_root: str, settings: Optional[dict] = None,
                     detector: Optional[dict] = None, landmarker: Optional[dict] = None,
                     parser: Optional[dict] = None, workers: int = 0, retry_failed: bool = False,
-                    progress: bool = True, clip_filter: Optional[str] = None) -> dict:
+                    progress: bool = True, clip_filter: Optional[str] = None,
+                    devices: Optional[Sequence[str]] = None) -> dict:
     """Prepare (or resume preparing) ``out_root`` from the videos/images under ``input_root``.
 
     Args:
@@ -174,11 +192,16 @@ def prepare_dataset(input_root: str, out_root: str, settings: Optional[dict] = N
         progress: Show a progress bar.
         clip_filter: Only process clips whose ``identity/video/clip`` contains this
             string (the index still lists every finished clip).
+        devices: Devices of the torch models, one per worker, round robin (e.g. every GPU
+            of a node: ``['cuda:0', 'cuda:1']``); at least one worker per device. Clips go to
+            whichever worker is free. The summary counts the clips done on each.
 
     Returns:
         The summary (see :func:`format_summary`).
     """
     t0 = time.perf_counter()
+    if devices:
+        workers = max(workers, len(devices))
     settings = {**DEFAULT_SETTINGS, **(settings or {})}
     models = dict(detector=detector or dict(type='YuNetFaceDetector'),
                   landmarker=landmarker or dict(type='MediaPipeFaceMeshLandmarker'),
@@ -229,7 +252,7 @@ def prepare_dataset(input_root: str, out_root: str, settings: Optional[dict] = N
 
     try:
         if workers > 0 and todo:
-            _run_pool(todo, workers, settings, models, out_root, signature, report)
+            _run_pool(todo, workers, settings, models, out_root, signature, report, devices)
         elif todo:
             processor = ClipProcessor(settings, **copy.deepcopy(models))
             for src in todo:
@@ -242,7 +265,12 @@ def prepare_dataset(input_root: str, out_root: str, settings: Optional[dict] = N
     elapsed = time.perf_counter() - t0
     relax = {r: relax_option(r, settings, models['detector'] if isinstance(
         models['detector'], dict) else None) for r in DROP_REASONS}
-    return _summarise(out_root, sources, results, index, ignored, elapsed, relax)
+    summary = _summarise(out_root, sources, results, index, ignored, elapsed, relax)
+    if devices:
+        summary['clips_per_device'] = dict(sorted(Counter(r.get('device') for r in results)
+                                                  .items()))
+        atomic_write_json(osp.join(out_root, 'summary.json'), summary)
+    return summary
 
 
 def merge_index(out_root: str, sources: List[ClipSource], settings: dict, models: dict) -> dict:
@@ -331,6 +359,9 @@ def format_summary(summary: dict) -> str:
         lines.append(f'  failed: {path}: {reason}')
     if summary['ignored_files']:
         lines.append(f'ignored files (not video/image): {len(summary["ignored_files"])}')
+    if summary.get('clips_per_device'):
+        lines.append('clips per device: ' + ', '.join(
+            f'{d} {n}' for d, n in summary['clips_per_device'].items()))
     lines.append(f'throughput: {summary["fps"]:.2f} frames/s '
                  f'({summary["frames_decoded_this_run"]} frames decoded in '
                  f'{summary["seconds"]:.1f} s, this run)')

@@ -242,3 +242,32 @@ def test_a_model_that_cannot_load_stops_every_worker_count(tmp_path, workers):
     assert proc.returncode == 2, proc.stderr[-2000:]
     errors = [line for line in proc.stderr.splitlines() if 'error:' in line]
     assert len(errors) == 1 and f'{missing}: no such weights file' in errors[0]
+
+
+def test_devices_spread_the_clips_and_write_the_same_index(tmp_path):
+    """One command for every GPU of a node (here two CPU 'devices'): a worker per device, the
+    clips shared among them, the index the same as one process writes, per-device counts."""
+    src = _stage(str(tmp_path / 'in'), [f'id{i}/vid/00001.mp4' for i in range(3)])
+    ref = prepare_dataset(src, str(tmp_path / 'ref'), dict(FAST), progress=False,
+                          **OFFLINE_MODELS)
+    got = prepare_dataset(src, str(tmp_path / 'out'), dict(FAST), progress=False,
+                          devices=['cpu', 'cpu:0'], **OFFLINE_MODELS)
+    assert got['clips_processed'] == 3 and got['frames_kept'] == ref['frames_kept'] > 0
+    assert sum(got['clips_per_device'].values()) == 3
+    assert set(got['clips_per_device']) <= {'cpu', 'cpu:0'}
+    assert open(tmp_path / 'out' / 'index.json', 'rb').read() == \
+        open(tmp_path / 'ref' / 'index.json', 'rb').read()
+    from headswap.datasets.preparation import format_summary
+    assert 'clips per device: ' in format_summary(got)
+
+
+@pytest.mark.parametrize('gpus, message', [('3', 'CUDA device(s) visible'),
+                                           ('two', "a number of GPUs or 'all'")])
+def test_gpus_beyond_what_is_visible_is_one_line(tmp_path, gpus, message):
+    proc = subprocess.run([sys.executable, TOOL, str(tmp_path), str(tmp_path / 'out'),
+                           '--gpus', gpus], capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=ROOT, CUDA_VISIBLE_DEVICES='',
+                                   HEADSWAP_DEBUG=''), timeout=120)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert message in proc.stderr and 'Traceback' not in proc.stderr
+    assert not osp.exists(tmp_path / 'out')
