@@ -15,7 +15,7 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence,
 import numpy as np
 import torch
 
-from headswap.structures.pixels import normalize_pixels, to_uint8
+from headswap.structures.pixels import to_uint8
 from .face_selection import FaceSelector
 from .paste_back import feather_mask, paste_back
 from .pipeline import StageTimer, run_stages
@@ -192,7 +192,7 @@ class FramePipeline:
         crops = torch.from_numpy(np.stack([batch.crops[i] for i in rows])).to(dev)
         crops = crops.permute(0, 3, 1, 2).contiguous()
         lms = torch.from_numpy(np.stack([batch.crop_landmarks[i] for i in rows])).float().to(dev)
-        target = normalize_pixels(crops)
+        target = model.data_preprocessor.normalize(crops)
         parser = self.analysis.parser
         with autocast():
             with t.device_time('parse', dev):

@@ -22,7 +22,6 @@ from mmengine.registry import DefaultScope
 from headswap.errors import UserError
 from headswap.face import INFERENCE_THRESHOLDS, FaceAnalysis
 from headswap.registry import INFERENCERS
-from headswap.structures.pixels import normalize_pixels
 from .face_selection import FaceSelector, make_selector, target_face_choice, warn_several_faces
 from .frame_pipeline import FrameBatch, FramePipeline
 from .media import VideoReader, check_rgb_array, input_kind, read_image
@@ -220,7 +219,7 @@ class HeadSwapInferencer(BaseInferencer):
 
     def _encode_sources(self, crops: torch.Tensor) -> torch.Tensor:
         with torch.no_grad(), self._autocast():
-            return self.model.encode_sources(normalize_pixels(crops)).float()
+            return self.model.encode_sources(self.model.data_preprocessor.normalize(crops)).float()
 
     def _selector(self, face: Union[str, int, np.ndarray, None]) -> FaceSelector:
         return make_selector(face, self.analysis, self.settings,

@@ -31,6 +31,12 @@ class HeadSwapDataPreprocessor(BaseDataPreprocessor):
     [-1, 1] (``(B, K, 3, h, w)``, ``(B, 3, S, S)``), labels long ``(B, 1, S, S)``.
     """
 
+    @staticmethod
+    def normalize(img: torch.Tensor) -> torch.Tensor:
+        """uint8 [0, 255] -> float [-1, 1]: the models' input scale, also for callers that
+        batch crops themselves (the inference frame pipeline)."""
+        return normalize_pixels(img)
+
     def __init__(self, non_blocking: bool = False):
         super().__init__(non_blocking=non_blocking)
 
@@ -77,7 +83,7 @@ class HeadSwapDataPreprocessor(BaseDataPreprocessor):
             raise UserError(f'target_parsing is {tuple(batch["target_parsing"].shape[-2:])} but '
                             f'target_img is {tuple(batch["target_img"].shape[-2:])}')
         batch = self.cast_data(batch)
-        inputs = {k: normalize_pixels(v) if k in _IMAGES else v
+        inputs = {k: self.normalize(v) if k in _IMAGES else v
                   for k, v in batch.items()}
         inputs['target_parsing'] = inputs['target_parsing'].long()
         if samples is not None:
