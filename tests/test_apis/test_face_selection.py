@@ -47,6 +47,9 @@ def test_faces_are_numbered_from_1_among_confident_detections_only():
     # a frame where no detection is confident (a degraded face): the largest of all
     assert choose_face(dets([0, 0, 10, 10], [20, 0, 60, 40], scores=[0.6, 0.7]),
                        'largest') == (1, 'ok')
+    # ... and numbers count every detection there (the web demo's thumbnails use them)
+    degraded = dets([20, 0, 60, 40], [0, 0, 10, 10], scores=[0.7, 0.6])
+    assert [choose_face(degraded, n)[0] for n in (1, 2)] == [1, 0]
     assert confident_faces(frame, 0.6).tolist() == [0, 1, 2]  # confident_face_score setting
     for bad in (0, '0', 'second', 1.5):
         with pytest.raises(UserError, match="'largest' or a face number"):
