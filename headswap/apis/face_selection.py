@@ -14,7 +14,7 @@ import numpy as np
 from mmengine.logging import print_log
 
 from headswap.errors import UserError
-from headswap.face.providers.base_face_analysis import FaceDetections
+from headswap.face.providers.base_face_analysis import FaceDetections, box_iou
 from headswap.face.quality import INFERENCE_THRESHOLDS
 from .media import check_rgb_array, read_image
 
@@ -101,17 +101,6 @@ def describe_choice(choice) -> str:
     if isinstance(choice, (int, np.integer)):
         return f'face {choice}' + (' (from the right)' if choice < 0 else '')
     return 'the one most like the reference photo'
-
-
-def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """IoU of one ``(4,)`` box with ``(N, 4)`` boxes (``x1, y1, x2, y2``)."""
-    x1 = np.maximum(box[0], boxes[:, 0])
-    y1 = np.maximum(box[1], boxes[:, 1])
-    x2 = np.minimum(box[2], boxes[:, 2])
-    y2 = np.minimum(box[3], boxes[:, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = lambda b: (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])  # noqa: E731
-    return inter / np.maximum(area(box) + area(boxes) - inter, 1e-9)
 
 
 class SFaceEmbedder:

@@ -11,7 +11,18 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ['FaceDetections', 'BaseFaceDetector', 'BaseFaceLandmarker', 'BaseFaceParser']
+__all__ = ['FaceDetections', 'box_iou', 'BaseFaceDetector', 'BaseFaceLandmarker', 'BaseFaceParser']
+
+
+def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """IoU of one ``(4,)`` box with ``(N, 4)`` boxes (``x1, y1, x2, y2``)."""
+    x1 = np.maximum(box[0], boxes[:, 0])
+    y1 = np.maximum(box[1], boxes[:, 1])
+    x2 = np.minimum(box[2], boxes[:, 2])
+    y2 = np.minimum(box[3], boxes[:, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area = lambda b: (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])  # noqa: E731
+    return inter / np.maximum(area(box) + area(boxes) - inter, 1e-9)
 
 
 @dataclass

@@ -22,7 +22,7 @@ from typing import Callable, List
 
 import numpy as np
 
-from .base_face_analysis import FaceDetections
+from .base_face_analysis import FaceDetections, box_iou
 
 __all__ = ['detect_multiscale', 'pyramid_levels', 'tile_starts', 'nms']
 
@@ -55,17 +55,11 @@ def tile_starts(length: int, tile: int, overlap: int) -> List[int]:
 def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
     """Indices of the boxes kept by greedy non-maximum suppression, highest score first."""
     order = np.argsort(-scores, kind='stable')
-    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     keep = []
     while len(order):
         i, rest = order[0], order[1:]
         keep.append(i)
-        w = np.clip(np.minimum(boxes[i, 2], boxes[rest, 2]) -
-                    np.maximum(boxes[i, 0], boxes[rest, 0]), 0, None)
-        h = np.clip(np.minimum(boxes[i, 3], boxes[rest, 3]) -
-                    np.maximum(boxes[i, 1], boxes[rest, 1]), 0, None)
-        inter = w * h
-        order = rest[inter / np.maximum(area[i] + area[rest] - inter, 1e-9) <= iou]
+        order = rest[box_iou(boxes[i], boxes[rest]) <= iou]
     return np.asarray(keep, np.int64)
 
 
