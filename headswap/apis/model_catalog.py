@@ -5,7 +5,7 @@ of stage checkpoints. :func:`find_models` lists a ``weights`` file given on the 
 what it finds in folders - HeadSwapper checkpoints, and folders holding a stage-1 and a stage-2
 checkpoint (the newest of each; e.g. ``checkpoints/tiny`` of
 ``tools/misc/make_tiny_checkpoints.py``) - and the config's own stage checkpoints. Files are
-told apart by their keys, read memory-mapped with ``torch.load(weights_only=True)``.
+told apart by their keys, read memory-mapped (``safe_torch_load(mmap=True)``, weights only).
 """
 import logging
 import os
@@ -34,13 +34,11 @@ class ModelEntry:
 
 def checkpoint_kind(path: str) -> Optional[str]:
     """``'aligner'``, ``'blender'``, ``'swapper'`` or None (not a readable headswap stage)."""
-    import torch
-
     from headswap.models.swappers import checkpoint_stage
-    from headswap.utils.checkpoint import install_checkpoint_loader
+    from headswap.utils.checkpoint import install_checkpoint_loader, safe_torch_load
     install_checkpoint_loader()
     try:
-        ckpt = torch.load(path, map_location='cpu', weights_only=True, mmap=True)
+        ckpt = safe_torch_load(path, 'cpu', mmap=True)
     except Exception as e:  # unreadable or refused: not offered
         log.info('%s: not offered (%s)', path, str(e).splitlines()[0] if str(e) else e)
         return None

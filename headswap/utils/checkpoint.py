@@ -64,13 +64,15 @@ def _history_buffer_getattr(obj: Any, name: str) -> Any:
 
 
 def safe_torch_load(filename: str, map_location: Union[str, torch.device, None] = 'cpu',
-                    what: str = 'checkpoint') -> Any:
+                    what: str = 'checkpoint', mmap: bool = False) -> Any:
     """``torch.load(weights_only=True)`` with one-line errors naming the file.
 
     Args:
         filename: Local path.
         map_location: Passed to ``torch.load``.
         what: What the file is, for the error message.
+        mmap: Memory-map the tensors (read only what is touched: for looking at the keys
+            of many large files).
 
     Raises:
         CheckpointError: The file is missing, truncated/corrupt, or needs
@@ -83,7 +85,7 @@ def safe_torch_load(filename: str, map_location: Union[str, torch.device, None] 
                               'it was probably cut off while being written: delete it '
                               'and use an earlier checkpoint')
     try:
-        return torch.load(filename, map_location=map_location, weights_only=True)
+        return torch.load(filename, map_location=map_location, weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as e:
         detail = _unpickler_reason(str(e))
         raise CheckpointError(
