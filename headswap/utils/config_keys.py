@@ -16,7 +16,7 @@ from typing import Dict, Iterable, List, Optional, Set
 from headswap.errors import UserError
 
 __all__ = ['merge_cfg_options', 'check_cfg_options', 'check_model_keys',
-           'unexpected_argument_line', 'closest_names']
+           'unexpected_argument_line', 'closest_names', 'constructor_args']
 
 # popped by mmengine's builders, not passed to a constructor
 _BUILDER_KEYS = frozenset({'type', '_scope_', '_delete_', 'constructor', 'paramwise_cfg'})
@@ -72,7 +72,7 @@ def unexpected_argument_line(exc: BaseException) -> str:
     classes = _resolve(name)
     if not classes:
         return ''
-    params = _params(name) or set()
+    params = constructor_args(name) or set()
     return (f'{name} takes no argument {key!r}: check the config and --cfg-options'
             f'{closest_names(key, params)}')
 
@@ -103,7 +103,7 @@ def _check_key(cfg, key: str, options: dict, runtime: bool) -> str:
         if part in _BUILDER_KEYS:
             return ''
         type_ = options.get(f'{where}.type', node.get('type'))
-        params = _params(type_) if type_ is not None and not _layer_cfg(where) else None
+        params = constructor_args(type_) if type_ is not None and not _layer_cfg(where) else None
         if params is not None:
             if part in params:
                 return ''
@@ -124,7 +124,7 @@ def _walk(node, where: str, problems: List[str]) -> None:
     if not isinstance(node, dict):
         return
     type_ = node.get('type')
-    params = _params(type_) if type_ is not None and not _layer_cfg(where) else None
+    params = constructor_args(type_) if type_ is not None and not _layer_cfg(where) else None
     for k, v in node.items():
         if params is not None and k not in params and k not in _BUILDER_KEYS:
             problems.append(f'{where}: {_type_name(type_)} takes no argument {k!r}'
@@ -176,7 +176,7 @@ def _resolve(type_) -> list:
     return found
 
 
-def _params(type_) -> Optional[Set[str]]:
+def constructor_args(type_) -> Optional[Set[str]]:
     """Argument names the component accepts; None when unknown or it takes ``**kwargs``."""
     classes = _resolve(type_)
     if not classes:

@@ -21,6 +21,7 @@ from collections import Counter
 from typing import Dict, List, Optional, Sequence
 
 from headswap.errors import UserError
+from headswap.utils.config_keys import constructor_args
 from .atomic_io import atomic_write_json, read_json, remove_stale_tmp
 from .clip_processor import DEFAULT_SETTINGS, DROP_REASONS, RELAXED_BY, ClipProcessor, relax_option
 from .sources import ClipSource, SourceError, discover_sources
@@ -148,17 +149,8 @@ def _run_pool(todo: List[ClipSource], workers: int, settings: dict, models: dict
 def set_models_device(models: dict, device: str) -> None:
     """Run every torch model among the component configs ``models`` on ``device``."""
     for cfg in models.values():
-        if isinstance(cfg, dict) and 'device' in _init_args(cfg.get('type')):
+        if isinstance(cfg, dict) and 'device' in (constructor_args(cfg.get('type')) or ()):
             cfg['device'] = device
-
-
-def _init_args(type_name) -> tuple:
-    import inspect
-
-    import headswap.face.providers  # noqa: F401
-    from headswap.registry import MODELS
-    cls = MODELS.get(type_name) if isinstance(type_name, str) else None
-    return tuple(inspect.signature(cls.__init__).parameters) if cls is not None else ()
 
 
 def _model_name(cfg) -> str:
