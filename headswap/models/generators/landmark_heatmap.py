@@ -43,8 +43,9 @@ class LandmarkHeatmap(nn.Module):
         if any(a < 0 or b <= a for a, b in self.parts):
             raise ValueError(f'LandmarkHeatmap parts must be [start, stop) ranges, got {parts}')
         self.num_points = max(b for _, b in self.parts)
-        grid = (torch.arange(self.size, dtype=torch.float32) + 0.5) / self.size
-        self.register_buffer('grid', grid, persistent=False)
+        # pixel centres of the heat maps, in heat-map pixels
+        self.register_buffer('centres', torch.arange(self.size, dtype=torch.float32) + 0.5,
+                             persistent=False)
 
     @property
     def num_channels(self) -> int:
@@ -56,10 +57,9 @@ class LandmarkHeatmap(nn.Module):
             raise ValueError(f'LandmarkHeatmap expects (B, >={self.num_points}, 2) landmarks in '
                              f'[0, 1], got {tuple(landmarks.shape)}')
         lm = landmarks.float() * self.size  # heat-map pixels
-        centres = self.grid * self.size
         inv = -0.5 / self.sigma**2
-        gx = torch.exp(inv * (centres[None, None, :] - lm[..., 0:1])**2)  # (B, N, S)
-        gy = torch.exp(inv * (centres[None, None, :] - lm[..., 1:2])**2)
+        gx = torch.exp(inv * (self.centres - lm[..., 0:1])**2)  # (B, N, S)
+        gy = torch.exp(inv * (self.centres - lm[..., 1:2])**2)
         maps = [torch.einsum('bny,bnx->bnyx', gy[:, a:b], gx[:, a:b]).amax(dim=1)
                 for a, b in self.parts]
         return torch.stack(maps, dim=1)
