@@ -13,7 +13,7 @@ import os.path as osp
 from mmengine.config import DictAction
 
 from headswap.utils.cli import UserError, friendly_errors
-from headswap.utils.config import apply_tool_options, build_runner, enable_amp, load_config
+from headswap.utils.config import apply_precision, apply_tool_options, build_runner, load_config
 from headswap.utils.dist import shutdown_distributed
 
 
@@ -46,8 +46,7 @@ def main(argv=None):
     with friendly_errors('train.py'):
         cfg = load_config(args.config)
         apply_tool_options(cfg, args.cfg_options, args.launcher, args.work_dir, args.config)
-        if args.amp:
-            enable_amp(cfg)
+        apply_precision(cfg, args.amp)
         if args.resume == 'auto':
             cfg.resume = True
             cfg.load_from = None

@@ -40,6 +40,11 @@ model_wrapper_cfg = dict(
     type='headswap.SeparateDistributedDataParallel', broadcast_buffers=False,
     find_unused_parameters=False)
 
+# amp = True: mixed precision (bf16 autocast; fp16 + loss scaling on GPUs without bf16)
+# whenever a config trains on a GPU; `tools/train.py --amp` turns it on for any config,
+# on a CPU too (headswap.utils.config.apply_precision)
+amp = False
+
 randomness = dict(seed=2022, diff_rank_seed=True, deterministic=False)
 
 load_from = None

@@ -12,7 +12,10 @@
 # computes another function than training did. GroupNorm keeps what tells two drivers apart
 # at any batch size and is the same function in training and evaluation.
 #
-#   python tools/train.py configs/head2head/head2head_aligner_lpd-gn-arcface-r100_1xb1-200k_talking-heads-512.py --amp
+#   python tools/train.py configs/head2head/head2head_aligner_lpd-gn-arcface-r100_1xb1-200k_talking-heads-512.py
+#
+# On a GPU it trains in bf16 (`amp = True`) with CUDA graphs; `--cfg-options amp=False
+# model.cuda_graphs=False` gives the strict fp32, eager step of the paper config.
 #
 # The paper's exact setting (BatchNorm + SyncBN over 6 GPUs) stays in
 # head2head_aligner_lpd-arcface-r100_6xb1-1000k_voxceleb2-512.py.
@@ -46,6 +49,9 @@ model = dict(
     # (ignored with a warning on a CPU; not with DDP - set model.cuda_graphs=False there)
     cuda_graphs=True)
 sync_bn = None  # no BatchNorm left in the trainable parts
+# bf16 autocast on a GPU (benchmark_aligner.py: the loss curves of bf16 and strict fp32
+# agree; with CUDA graphs 2.7-3.7x the fp32 eager step); `--cfg-options amp=False` for fp32
+amp = True
 
 train_dataloader = dict(batch_size=1)
 train_cfg = dict(max_iters=200_000)

@@ -11,7 +11,7 @@
 # can take the target's jaw line and eye spacing (not measured here: no trained ArcFace
 # on the machines that trained it).
 #
-#   python tools/train.py configs/head2head/head2head_aligner_lpd-gn-lmk-arcface-r100_1xb4-200k_talking-heads-512.py --amp
+#   python tools/train.py configs/head2head/head2head_aligner_lpd-gn-lmk-arcface-r100_1xb4-200k_talking-heads-512.py
 _base_ = ['head2head_aligner_lpd-gn-arcface-r100_1xb1-200k_talking-heads-512.py']
 
 landmark_map = dict(type='LandmarkHeatmap', size=128, sigma=1.5)

@@ -6,7 +6,7 @@ from headswap.errors import UserError
 from .config_keys import check_model_keys, merge_cfg_options
 
 __all__ = ['load_config', 'load_inference_config', 'apply_tool_options', 'build_runner',
-           'enable_amp']
+           'enable_amp', 'apply_precision']
 
 
 def load_config(path: str):
@@ -94,6 +94,18 @@ def build_runner(cfg, launcher: str = 'none'):
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
+
+
+def apply_precision(cfg, amp: bool = False) -> bool:
+    """Mixed precision when asked (``--amp``: on any device) or when the config says
+    ``amp = True`` and a GPU is there (the fast one-GPU configs: bf16 is where their
+    speed comes from; on a CPU it would only be slower). ``--cfg-options amp=False``
+    keeps such a config in fp32. Returns whether mixed precision is on."""
+    import torch
+    if amp or (cfg.get('amp', False) and torch.cuda.is_available()):
+        enable_amp(cfg)
+        return True
+    return False
 
 
 def enable_amp(cfg) -> None:

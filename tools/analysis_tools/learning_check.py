@@ -164,7 +164,7 @@ def train_stage(config: str, ann_file: str, data_root: str, work_dir: str, budge
                 amp: bool, seed: int, cfg_options: dict, random_weights: bool = False,
                 flag: str = '--cfg-options'):
     """Train ``config`` on ``ann_file`` for ``budget`` seconds; returns (model, cfg, stats)."""
-    from headswap.utils.config import build_runner, enable_amp, load_config
+    from headswap.utils.config import apply_precision, build_runner, load_config
     from headswap.utils.config_keys import merge_cfg_options
     cfg = load_config(config)
     if random_weights:
@@ -172,8 +172,7 @@ def train_stage(config: str, ann_file: str, data_root: str, work_dir: str, budge
             if isinstance(cfg.model.get(name), dict):
                 cfg.model[name].checkpoint = None
     merge_cfg_options(cfg, cfg_options, flag)
-    if amp:
-        enable_amp(cfg)
+    apply_precision(cfg, amp)
     cfg.work_dir = work_dir
     cfg.launcher = 'none'
     cfg.train_dataloader.dataset.data_root = data_root
