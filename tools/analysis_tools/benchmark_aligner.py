@@ -45,6 +45,7 @@ import types
 from typing import Dict, List, Optional
 
 import torch
+from mmengine.config import DictAction
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PAPER_CONFIG = osp.join(ROOT, 'configs', 'head2head',
@@ -115,6 +116,8 @@ def parse_args(argv=None):
     p.add_argument('--curve-tol', type=float, default=0.05,
                    help='relative tolerance of the judged losses')
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                   help='override config settings, e.g. model.generator.cond_max_size=256')
     p.add_argument('--light-import', action='store_true',
                    help='import only the model code even when mmcv is installed')
     p.add_argument('--out', help='JSON file to write / merge the results into')
@@ -152,6 +155,9 @@ class SyntheticFrames:
         centre = torch.rand(pool, 2, generator=g) * 0.3 - 0.15
         self.masks = (((xx - centre[:, :1, None]) / 0.5)**2 +
                       ((yy - centre[:, 1:, None]) / 0.65)**2 <= 1).float()[:, None]
+        # 68 points inside each head (read only by landmark-conditioned configs)
+        self.landmarks = ((centre[:, None] + 1 + (torch.rand(pool, 68, 2, generator=g) - 0.5)
+                           * 0.8) * size / 2)
         self.pool, self.batch_size, self.k = pool, batch_size, num_sources
 
     def batch(self, i: int) -> dict:
@@ -163,6 +169,7 @@ class SyntheticFrames:
             sample = HeadSwapDataSample(metainfo=dict(frame=t))
             sample.gt_img = self.frames[t]
             sample.gt_mask = self.masks[t]
+            sample.gt_landmarks = self.landmarks[t]
             sources.append(self.frames[src])
             drivers.append(self.frames[t].clone())
             samples.append(sample)
@@ -382,7 +389,9 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     mode = import_headswap(True if args.light_import else None)
     from headswap.utils.config import load_config
+    from headswap.utils.config_keys import merge_cfg_options
     cfg = load_config(args.config)
+    merge_cfg_options(cfg, args.cfg_options)
     cfg.model.identity_encoder.checkpoint = None
     if cfg.model.get('vgg') is not None:
         cfg.model.vgg.checkpoint = None
