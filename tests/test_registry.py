@@ -37,6 +37,7 @@ def test_lookup_with_and_without_scope():
     assert HOOKS.get('CheckpointHook') is not None
     assert DATA_SAMPLERS.get('ResumableInfiniteSampler') is not None
     assert MODEL_WRAPPERS.get('SeparateDistributedDataParallel') is not None
+    assert MODEL_WRAPPERS.get('GradientSyncDataParallel') is not None
 
 
 def test_build_with_scope_and_unknown_name():

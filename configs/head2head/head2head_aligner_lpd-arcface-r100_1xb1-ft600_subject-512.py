@@ -13,6 +13,9 @@ load_from = ('work_dirs/head2head_aligner_lpd-arcface-r100_6xb1-1000k_voxceleb2-
 # start from the meta-learned EMA weights; no EMA of its own over 600 iterations
 # one GPU at batch 1 is bound by kernel launches: replay the passes as CUDA graphs
 model = dict(ema=None, init_from_ema=True, test_use_ema=False, cuda_graphs=True)
+# several GPUs (tools/dist_train.sh): gradients all-reduced after backward, not by DDP hooks,
+# which CUDA graphs cannot record
+model_wrapper_cfg = dict(type='headswap.GradientSyncDataParallel')
 
 # K shots of the subject: each is a target once, with the other K - 1 as sources
 num_shots = 8

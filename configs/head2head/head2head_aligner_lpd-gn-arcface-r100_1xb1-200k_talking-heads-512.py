@@ -46,12 +46,15 @@ model = dict(
     # so that an early checkpoint evaluated through its EMA is not mostly its random start
     ema=dict(momentum=0.001, interval=1, gamma=20),
     # one GPU at batch 1 is bound by kernel launches: replay the passes as CUDA graphs
-    # (ignored with a warning on a CPU; not with DDP - set model.cuda_graphs=False there)
+    # (ignored with a warning on a CPU)
     cuda_graphs=True)
 sync_bn = None  # no BatchNorm left in the trainable parts
 # bf16 autocast on a GPU (benchmark_aligner.py: the loss curves of bf16 and strict fp32
 # agree; with CUDA graphs 2.7-3.7x the fp32 eager step); `--cfg-options amp=False` for fp32
 amp = True
+# tools/dist_train.sh CONFIG N: CUDA graphs cannot record DDP's all-reduce hooks, so no part
+# is wrapped in DDP and the gradients are all-reduced after each backward instead
+model_wrapper_cfg = dict(type='headswap.GradientSyncDataParallel')
 
 train_dataloader = dict(batch_size=1)
 train_cfg = dict(max_iters=200_000)

@@ -1,4 +1,5 @@
 import glob
+import inspect
 import os.path as osp
 
 import pytest
@@ -6,7 +7,7 @@ import yaml
 from mmengine.registry import init_default_scope
 
 from headswap.models.aligners import Head2HeadAligner
-from headswap.registry import MODELS
+from headswap.registry import MODEL_WRAPPERS, MODELS
 from headswap.utils.config import load_config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -27,6 +28,12 @@ def test_config_loads(path):
     assert cfg.default_scope == 'headswap' and cfg.model.type == 'Head2HeadAligner'
     assert cfg.optim_wrapper.generator.modules == list(Head2HeadAligner.generator_modules)
     assert {h['type'] for h in cfg.custom_hooks} >= {'RNGStateHook', 'NonFiniteLossHook'}
+    if cfg.model.get('cuda_graphs'):
+        # CUDA graphs cannot record DDP's hooks: tools/dist_train.sh must not wrap parts in DDP
+        wrapper = dict(cfg.model_wrapper_cfg)
+        assert wrapper.pop('type') == 'headswap.GradientSyncDataParallel'
+        inspect.signature(MODEL_WRAPPERS.get('headswap.GradientSyncDataParallel')).bind(
+            module=None, **wrapper)  # the keys merged from default_runtime are accepted
 
 
 def test_paper_setting_builds_with_reference_encoder_sizes():

@@ -128,3 +128,19 @@ def test_dist_train_two_cpu_processes(tmp_path):
     text = proc.stdout + proc.stderr
     assert 'non-finite loss at iteration 1: loss_l1 (rank 0)=nan, loss_l1 (rank 1)=nan' in text
     assert osp.isfile(tmp_path / 'nan' / 'nonfinite_iter_1.pth')
+
+
+def test_dist_train_gradient_sync_takes_cuda_graphs_and_saves_plain_keys(trained, tmp_path):
+    """GradientSyncDataParallel (gloo): no part is DDP-wrapped, so model.cuda_graphs=True is
+    accepted (eager with a warning on a CPU); the checkpoint has a one-process run's keys."""
+    proc = run_tool(['tools/dist_train.sh', CONFIG, '2', '--work-dir', str(tmp_path),
+                     '--cfg-options', 'train_cfg.max_iters=2',
+                     'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1',
+                     'default_hooks.visualization.interval=100', 'model.cuda_graphs=True',
+                     'model_wrapper_cfg.type=headswap.GradientSyncDataParallel'],
+                    env={'PORT': '29543'})
+    text = proc.stdout + proc.stderr
+    assert 'gloo process group (rank 1 of world size 2)' in text
+    assert text.count('CUDA graphs need a GPU, training eagerly') == 2  # one per rank
+    state = _model_state(tmp_path / 'iter_2.pth')
+    assert set(state) == set(_model_state(trained / 'iter_6.pth'))

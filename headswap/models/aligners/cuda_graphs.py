@@ -24,10 +24,13 @@ of the modules in it; recording runs the pass a few times eagerly first (cuDNN's
 autotuning) and restores the BatchNorm statistics and spectral-norm vectors those
 warm-up runs moved, so a graphed run follows the same trajectory as an eager one.
 
-Limits (each raises a clear error): CUDA tensors only; no DDP wrappers (graph capture of
-DDP's gradient all-reduce is not supported here: use it on one GPU, e.g. for few-shot
-fine-tuning); no gradient accumulation (graphed backward passes hand out their gradient
-buffers, which the next replay overwrites).
+Limits (each raises a clear error): CUDA tensors only; no DDP-wrapped parts (graph capture
+of DDP's gradient all-reduce hooks is not supported). On several GPUs use
+``model_wrapper_cfg = dict(type='headswap.GradientSyncDataParallel')``
+(:mod:`headswap.engine.model_wrappers.gradient_sync`): no part is wrapped, the graphs
+replay each rank's backward, and the gradients are all-reduced eagerly afterwards, before
+the optimizer steps. No gradient accumulation (graphed backward passes hand out their
+gradient buffers, which the next replay overwrites).
 """
 import contextlib
 import warnings
@@ -138,8 +141,9 @@ def graphs_usable(model, real: torch.Tensor, g_wrapper, d_wrapper) -> bool:
                if is_model_wrapper(getattr(model, n))]
     if wrapped:
         raise RuntimeError(f'model.cuda_graphs=True cannot record DDP-wrapped parts '
-                           f'({", ".join(wrapped)}): train on one GPU with it, or set '
-                           'model.cuda_graphs=False for distributed training')
+                           f'({", ".join(wrapped)}): for several GPUs set model_wrapper_cfg = '
+                           "dict(type='headswap.GradientSyncDataParallel') (all-reduces the "
+                           'gradients after backward, without DDP)')
     for name, wrapper in (('generator', g_wrapper), ('discriminator', d_wrapper)):
         if getattr(wrapper, '_accumulative_counts', 1) != 1:
             raise ValueError(f'model.cuda_graphs=True does not support gradient '

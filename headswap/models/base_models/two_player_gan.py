@@ -8,7 +8,10 @@ Head2SceneBlender (stage 2); each stage keeps its own forward, losses and ``trai
   gradients, eval mode so spectral norm does no power iteration), restored afterwards;
 * :meth:`_update`: backward and step of one optimizer wrapper; with ``skip_non_finite`` the
   step is skipped (and the gradients dropped) when they are not finite, and the caller learns
-  whether it was applied (AMP wrappers skip through their loss scaler);
+  whether it was applied (AMP wrappers skip through their loss scaler). Under
+  ``GradientSyncDataParallel`` (several GPUs without DDP, for CUDA graphs) it averages the
+  gradients over the ranks through ``grad_sync`` before the check, so every rank sees the
+  same gradients and skips or steps alike;
 * ``val_step`` / ``test_step``: preprocess without augmentation, then ``forward(mode='predict')``
   under ``no_grad``.
 
@@ -70,6 +73,10 @@ class TwoPlayerGAN(BaseModel):
     """
 
     discriminator: nn.Module
+    #: Averages the gradients of the given parameters over the ranks; None (one process, or
+    #: DDP-wrapped parts, whose hooks reduce them) costs nothing. Set by
+    #: :class:`headswap.engine.model_wrappers.GradientSyncDataParallel`.
+    grad_sync: Optional[Callable[[List[nn.Parameter]], None]] = None
 
     @contextlib.contextmanager
     def _frozen_discriminator(self) -> Iterator[None]:
@@ -88,17 +95,21 @@ class TwoPlayerGAN(BaseModel):
                 p.requires_grad_(flag)
             disc.train(was_training)
 
-    @staticmethod
-    def _update(wrapper: OptimWrapper, loss: torch.Tensor,
+    def _update(self, wrapper: OptimWrapper, loss: torch.Tensor,
                 inspect: Optional[Callable[[], None]] = None,
                 skip_non_finite: bool = True) -> bool:
         """Backward and step; skip the step when the gradients are not finite.
 
-        ``inspect`` is called between backward and step (gradients are there).
+        With ``grad_sync`` set, the gradients of ``wrapper``'s parameters are averaged over
+        the ranks right after the backward that completes an update (once per accumulation
+        window). ``inspect`` is called between backward and step (gradients are there).
         Returns whether the update was applied (or is still accumulating). With
-        ``skip_non_finite=False`` this is ``wrapper.update_params(loss)``.
+        ``skip_non_finite=False`` and no ``grad_sync`` this is ``wrapper.update_params(loss)``.
         """
         wrapper.backward(wrapper.scale_loss(loss))
+        if self.grad_sync is not None and wrapper.should_update():
+            self.grad_sync([p for group in wrapper.optimizer.param_groups
+                            for p in group['params']])
         if inspect is not None:
             inspect()
         if not wrapper.should_update():
