@@ -89,7 +89,7 @@ def test_one_gpu_config_is_the_paper_model_with_group_norm_encoders():
 def test_landmark_config_is_the_one_gpu_config_plus_the_spatial_driver_path():
     cfg, base = load_config(LMK), load_config(ONE_GPU)
     assert cfg.model.landmark_map.type == 'LandmarkHeatmap'
-    assert cfg.model.generator == dict(base.model.generator, cond_channels=8, cond_max_size=128)
+    assert cfg.model.generator == dict(base.model.generator, cond_channels=8, cond_max_size=256)
     assert cfg.train_dataloader.batch_size == 4
     rest = {k: v for k, v in cfg.model.items() if k not in ('landmark_map', 'generator')}
     assert rest == {k: v for k, v in base.model.items() if k != 'generator'}
