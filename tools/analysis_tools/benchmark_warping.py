@@ -179,7 +179,10 @@ def run_case(la, backend: str, batch: int, size: int, channels: int, dtype: torc
         return out
 
     try:
+        t0 = time.perf_counter()
         out = step()  # warm-up (and compilation for flex)
+        _sync(device)
+        first_s = time.perf_counter() - t0
         out = out.detach().float()
         for x in (q, k, v):
             x.grad = None
@@ -215,7 +218,7 @@ def run_case(la, backend: str, batch: int, size: int, channels: int, dtype: torc
         return dict(status='error', note=f'{type(exc).__name__}: {str(exc).splitlines()[0]}'
                     if str(exc) else type(exc).__name__)
     times.sort()
-    return dict(status='ok', ms=1000 * times[len(times) // 2],
+    return dict(status='ok', ms=1000 * times[len(times) // 2], first_s=first_s,
                 peak_mib=None if peak is None else max(peak, 0) / 2**20, out=out)
 
 
@@ -261,10 +264,11 @@ def main(argv: Optional[List[str]] = None) -> int:
                else 'peak of live tensors above the inputs (torch MemTracker)')
     print(f"# warping backends: {env['device_name']}, torch {env['torch']}, batch {batch}, "
           f'{channels} channels, {NUM_LABELS} labels, tau 0.01; forward+backward, median of '
-          f'{args.repeats}; memory = {env["memory"]}')
+          f'{args.repeats}; memory = {env["memory"]}; first call = the untimed warm-up '
+          '(compilation for flex; in this process, after the cases before it)')
     print('| grid | dtype | backend | fwd+bwd ms | peak MiB | memory / dense | time / dense '
-          '| rel. err. vs dense |')
-    print('| --- | --- | --- | --- | --- | --- | --- | --- |')
+          '| rel. err. vs dense | first call (s) |')
+    print('| --- | --- | --- | --- | --- | --- | --- | --- | --- |')
     rows = []
     for size in grids:
         for dname in args.dtypes:
@@ -281,7 +285,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             for backend, res in results.items():
                 row = dict(grid=size, dtype=dname, backend=backend, status=res['status'],
                            ms=res.get('ms'), peak_mib=res.get('peak_mib'),
-                           note=res.get('note'))
+                           first_s=res.get('first_s'), note=res.get('note'))
                 dense = results.get('dense', {})
                 if res['status'] == 'ok' and dense.get('status') == 'ok':
                     if res.get('peak_mib') is not None and dense.get('peak_mib'):
@@ -300,7 +304,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                 print(f"| {size}x{size} | {dname} | {backend} | {shown[0]} | {shown[1]} | "
                       f"{fmt(row.get('mem_vs_dense'), '.4f')} | "
                       f"{fmt(row.get('time_vs_dense'), '.2f')} | "
-                      f"{fmt(row.get('rel_err'), '.1e')}{vs} |", flush=True)
+                      f"{fmt(row.get('rel_err'), '.1e')}{vs} | "
+                      f"{fmt(row.get('first_s'), '.1f')} |", flush=True)
 
     checks = targets(rows, grids)
     if checks:

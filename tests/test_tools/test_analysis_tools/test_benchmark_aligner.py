@@ -61,3 +61,17 @@ def test_curve_check_fails_when_bf16_drifts(monkeypatch, bf16_drift):
     check = tool.curve_check(None, args, None)
     assert check['passed'] is (bf16_drift == 0)
     assert set(check['agree'].values()) == {bf16_drift == 0}
+
+
+def test_landmark_conditioned_config_gets_landmarks(tmp_path):
+    """--cfg-options reach the model, and the synthetic batches carry the landmarks a
+    landmark-conditioned aligner refuses to train without (a failure is a table row)."""
+    proc = run_tool([TOOL, '--device', 'cpu', '--tiny', '--iters', '1', '--warmup', '1',
+                     '--variants', 'fp32', '--channels-last', 'off', '--compile', 'off',
+                     '--curve-iters', '0', '--out', str(tmp_path / 'b.json'), '--cfg-options',
+                     'model.landmark_map.type=LandmarkHeatmap', 'model.landmark_map.size=32',
+                     'model.generator.cond_channels=8', 'model.generator.cond_max_size=32'])
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / 'b.json').read_text())
+    assert [r.get('error') for r in report['speed']] == [None], report['speed']
+    assert report['speed'][0]['images_per_s'] > 0
