@@ -2,7 +2,7 @@
 stage 1 -> stage 2 -> paste back -> watermark, over batches of one target's frames.
 
 Each step is a generator over :class:`FrameBatch` es; :meth:`FramePipeline.run` chains them
-through :func:`headswap.apis.pipeline.run_stages`, in one thread (images) or overlapped in
+through :func:`headswap.utils.stages.run_stages`, in one thread (images) or overlapped in
 threads with bounded queues (videos), so no frame is held twice and CPU and GPU work at the
 same time. The device steps call the :class:`~headswap.models.swappers.HeadSwapper`'s
 per-stage methods (``animate``, ``parse_head``, ``blend``).
@@ -16,9 +16,9 @@ import numpy as np
 import torch
 
 from headswap.structures.pixels import to_uint8
+from headswap.utils.stages import StageTimer, run_stages
 from .face_selection import FaceSelector
 from .paste_back import feather_mask, paste_back
-from .pipeline import StageTimer, run_stages
 from .temporal import StreamingSmoother
 from .writers import colorize
 

@@ -22,10 +22,10 @@ from mmengine.registry import DefaultScope
 from headswap.errors import UserError
 from headswap.face import INFERENCE_THRESHOLDS, FaceAnalysis
 from headswap.registry import INFERENCERS
+from headswap.utils.stages import StageTimer
 from .face_selection import FaceSelector, make_selector, target_face_choice, warn_several_faces
 from .frame_pipeline import FrameBatch, FramePipeline
 from .media import VideoReader, check_rgb_array, input_kind, read_image
-from .pipeline import StageTimer
 from .source_bank import Source, SourceBank
 from .writers import (OutputWriter, count_frames, output_paths, partial_path, remove_file,
                       settle_output, target_summary)

@@ -1,20 +1,23 @@
 """Turning one clip into aligned 512x512 frames, parsing maps and an index shard."""
 import os.path as osp
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from headswap.errors import UserError
 from headswap.face.alignment import (five_points, similarity_transform, smooth_points,
                                      template_points, transform_points)
 from headswap.face.quality import (PREPARATION_THRESHOLDS, build_component, face_sides,
                                    usable_landmarks)
+from headswap.utils.stages import run_stages
 from .atomic_io import atomic_write_image, remove_stale_tmp
 from .sources import ClipSource, SourceError, iter_frames
 
 __all__ = ['ClipProcessor', 'DROP_REASONS', 'RELAXED_BY', 'relax_option', 'blur_score',
-           'min_face_side', 'DEFAULT_SETTINGS']
+           'min_face_side', 'DEFAULT_SETTINGS', 'check_settings']
 
 # why a frame is not in the index, in the order the checks run
 DROP_REASONS = ('no_face', 'small_face', 'several_faces', 'low_landmark_score', 'blurry')
@@ -52,7 +55,21 @@ DEFAULT_SETTINGS = dict(
     **PREPARATION_THRESHOLDS,
     jpeg_quality=95,
     batch_size=16,          # frames per model call
+    # threads beside the models: one decodes the next frames, the others encode and write
+    # the outputs (PyAV and OpenCV release the GIL); 0: all in the calling thread.
+    # Does not change the output.
+    io_threads=2,
 )
+
+
+def check_settings(settings: dict) -> None:
+    """One line naming an unknown preparation setting and the closest known ones."""
+    import difflib
+    for key in sorted(set(settings) - set(DEFAULT_SETTINGS)):
+        close = difflib.get_close_matches(key, list(DEFAULT_SETTINGS), n=3)
+        hint = f'did you mean {" or ".join(close)}?' if close else \
+            f'known: {", ".join(sorted(DEFAULT_SETTINGS))}'
+        raise UserError(f'unknown preparation setting {key!r} ({hint})')
 
 
 @dataclass
@@ -113,28 +130,44 @@ class ClipProcessor:
     """
 
     def __init__(self, settings: dict, detector, landmarker, parser):
-        unknown = set(settings) - set(DEFAULT_SETTINGS)
-        if unknown:
-            raise ValueError(f'unknown preparation settings {sorted(unknown)}; known: '
-                             f'{sorted(DEFAULT_SETTINGS)}')
+        check_settings(settings)
         self.settings = {**DEFAULT_SETTINGS, **settings}
         self.detector = self._build(detector)
         self.landmarker = self._build(landmarker)
         self.parser = None if parser is None else self._build(parser)
         s = self.settings
         self.template = template_points(s['crop_scale'], s['size'], s['y_offset'])
+        self._writers: Optional[ThreadPoolExecutor] = None
 
     @staticmethod
     def _build(cfg):
         return build_component(cfg)
+
+    def _submit(self, fn, *args) -> Future:
+        """``fn(*args)`` on a writer thread (``io_threads - 1`` of them; none: run now)."""
+        writers = self.settings['io_threads'] - 1
+        if writers < 1:
+            done: Future = Future()
+            done.set_result(fn(*args))
+            return done
+        if self._writers is None:
+            self._writers = ThreadPoolExecutor(writers, thread_name_prefix='headswap-write')
+        return self._writers.submit(fn, *args)
+
+    def _frames(self, source: ClipSource):
+        """The clip's frames, decoded ahead in a thread when ``io_threads`` allows."""
+        s = self.settings
+        frames = iter_frames(source, s['stride'], s['max_frames'])
+        if s['io_threads'] < 1:
+            return frames
+        return run_stages(frames, [iter], threaded=True, queue_size=2 * s['batch_size'])
 
     # pass 1 -----------------------------------------------------------------
     def _analyse(self, source: ClipSource, drops: Dict[str, int]) -> Tuple[List[_FrameInfo], int]:
         s = self.settings
         kept: List[_FrameInfo] = []
         decoded = 0
-        frames = iter_frames(source, s['stride'], s['max_frames'])
-        for chunk in _chunks(frames, s['batch_size']):
+        for chunk in _chunks(self._frames(source), s['batch_size']):
             decoded += len(chunk)
             images = [img for _, img in chunk]
             dets = self.detector.detect(images)
@@ -207,9 +240,7 @@ class ClipProcessor:
         infos, _ = self._analyse(source, drops)
         if len(infos) < 3:
             raise ValueError(f'{source.display}: fewer than 3 usable frames')
-        images = {i: img for i, img in iter_frames(source, self.settings['stride'],
-                                                   self.settings['max_frames'])
-                  if i in {f.frame for f in infos}}
+        images = {i: img for i, img in self._frames(source) if i in {f.frame for f in infos}}
         size = self.settings['size']
         eyes = self.template[:2]
         half = np.array([0.35, 0.25]) * (eyes[1, 0] - eyes[0, 0]) * 2
@@ -259,6 +290,7 @@ class ClipProcessor:
         rel = osp.join(source.identity, source.video, source.clip)
         for folder in ('frames', 'parsing'):  # a killed run may have left some
             remove_stale_tmp(osp.join(out_root, folder, rel))
+        writes: List[Future] = []
         try:
             infos, decoded = self._analyse(source, drops)
             shard['decoded'] = decoded
@@ -266,7 +298,7 @@ class ClipProcessor:
             by_frame = {f.frame: (f, m) for f, m in zip(infos, mats)}
             pending = []
             if by_frame:
-                for idx, img in iter_frames(source, s['stride'], s['max_frames']):
+                for idx, img in self._frames(source):
                     if idx not in by_frame:
                         continue
                     info, mat = by_frame[idx]
@@ -279,16 +311,24 @@ class ClipProcessor:
                         continue
                     pending.append((info, crop, lm, blur))
                     if len(pending) == s['batch_size']:
-                        shard['data_list'] += self._write(pending, rel, out_root)
+                        shard['data_list'] += self._write(pending, rel, out_root, writes)
                         pending = []
             if pending:
-                shard['data_list'] += self._write(pending, rel, out_root)
+                shard['data_list'] += self._write(pending, rel, out_root, writes)
+            for w in writes:  # every file in place before the shard names it
+                w.result()
         except SourceError as e:
+            _wait(writes)
             shard.update(status='failed', reason=str(e), data_list=[])
+        except BaseException:
+            _wait(writes)
+            raise
         shard['seconds'] = round(time.perf_counter() - t0, 3)
         return shard
 
-    def _write(self, pending: list, rel: str, out_root: str) -> List[dict]:
+    def _write(self, pending: list, rel: str, out_root: str, writes: List[Future]
+               ) -> List[dict]:
+        """Parse a batch; its files are written by the I/O threads (futures in ``writes``)."""
         if self.parser is None:
             raise ValueError('ClipProcessor was built without a parser')
         crops = [p[1] for p in pending]
@@ -299,8 +339,10 @@ class ClipProcessor:
             name = f'{info.frame:06d}'
             img_path = f'frames/{rel}/{name}.jpg'.replace(osp.sep, '/')
             parsing_path = f'parsing/{rel}/{name}.png'.replace(osp.sep, '/')
-            atomic_write_image(osp.join(out_root, img_path), crop, self.settings['jpeg_quality'])
-            atomic_write_image(osp.join(out_root, parsing_path), np.asarray(parsing, np.uint8))
+            writes.append(self._submit(atomic_write_image, osp.join(out_root, img_path), crop,
+                                       self.settings['jpeg_quality']))
+            writes.append(self._submit(atomic_write_image, osp.join(out_root, parsing_path),
+                                       np.asarray(parsing, np.uint8)))
             box = info.box
             entries.append(dict(
                 frame=int(info.frame), img_path=img_path, parsing_path=parsing_path,
@@ -309,6 +351,12 @@ class ClipProcessor:
                              blur=round(blur, 1),
                              landmark_score=round(info.landmark_score, 3))))
         return entries
+
+
+def _wait(futures: List[Future]) -> None:
+    """Let started writes finish (their errors are not the one being reported)."""
+    for f in futures:
+        f.exception()
 
 
 def _chunks(iterator, size: int):

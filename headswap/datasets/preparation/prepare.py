@@ -23,7 +23,8 @@ from typing import Dict, List, Optional, Sequence
 from headswap.errors import UserError
 from headswap.utils.config_keys import constructor_args
 from .atomic_io import atomic_write_json, read_json, remove_stale_tmp
-from .clip_processor import DEFAULT_SETTINGS, DROP_REASONS, RELAXED_BY, ClipProcessor, relax_option
+from .clip_processor import (DEFAULT_SETTINGS, DROP_REASONS, RELAXED_BY, ClipProcessor,
+                             check_settings, relax_option)
 from .sources import ClipSource, SourceError, discover_sources
 
 __all__ = ['prepare_dataset', 'merge_index', 'format_summary', 'drop_advice', 'shard_path',
@@ -32,8 +33,8 @@ __all__ = ['prepare_dataset', 'merge_index', 'format_summary', 'drop_advice', 's
 logger = logging.getLogger('headswap.prepare')
 
 INDEX_VERSION = 1
-# settings that change what is written; the others (batch size) may differ on resume
-_OUTPUT_SETTINGS = tuple(k for k in DEFAULT_SETTINGS if k != 'batch_size')
+# settings that change what is written; the others (batch size, I/O threads) may differ on resume
+_OUTPUT_SETTINGS = tuple(k for k in DEFAULT_SETTINGS if k not in ('batch_size', 'io_threads'))
 
 _WORKER: Optional[ClipProcessor] = None
 _WORKER_ERROR: Optional[BaseException] = None  # why _init_worker failed, if it did
@@ -194,6 +195,7 @@ def prepare_dataset(input_root: str, out_root: str, settings: Optional[dict] = N
     t0 = time.perf_counter()
     if devices:
         workers = max(workers, len(devices))
+    check_settings(settings or {})  # before anything is started or written
     settings = {**DEFAULT_SETTINGS, **(settings or {})}
     models = dict(detector=detector or dict(type='YuNetFaceDetector'),
                   landmarker=landmarker or dict(type='MediaPipeFaceMeshLandmarker'),

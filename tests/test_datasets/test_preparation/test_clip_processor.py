@@ -89,3 +89,73 @@ def test_image_folders_filters_and_failures(tmp_path):
     assert e['quality']['landmark_score'] == 1.0 and e['quality']['face_size'] == 80.0
     parsing = cv2.imread(osp.join(out, e['parsing_path']), cv2.IMREAD_UNCHANGED)
     assert parsing.shape == (512, 512) and set(np.unique(parsing)) <= {0, 1}
+
+
+def _video(path, values, side=200):
+    import av
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    with av.open(path, 'w') as c:
+        s = c.add_stream('libx264', rate=25)
+        s.width = s.height = side
+        s.pix_fmt = 'yuv420p'
+        s.options = {'crf': '0'}
+        for v in values:
+            img = np.full((side, side, 3), v, np.uint8)
+            img[::7] = 255 - v  # some texture, so frames differ in more than brightness
+            c.mux(s.encode(av.VideoFrame.from_ndarray(img, format='rgb24')))
+        c.mux(s.encode(None))
+
+
+def _tree(root):
+    return {osp.relpath(osp.join(d, f), root): open(osp.join(d, f), 'rb').read()
+            for d, _, files in os.walk(root) for f in files if not f.endswith('.json')}
+
+
+def test_io_threads_write_the_same_dataset_and_report_write_errors(tmp_path, monkeypatch):
+    """Frames decoded ahead and outputs written by threads (the default) give the same index
+    and the same bytes as everything in one thread; a failed write fails its clip."""
+    src = str(tmp_path / 'in')
+    _video(osp.join(src, 'alice', 'v', '00001.mp4'), [120, 30, 130, 77] * 10)
+    _photos(osp.join(src, 'bob', 'studio'), [120, 140, 160])
+    runs = {}
+    for threads in (0, 3):
+        out = str(tmp_path / f'out{threads}')
+        summary = prepare_dataset(src, out, dict(min_face_size=10, min_blur=0, batch_size=4,
+                                                 io_threads=threads), progress=False,
+                                  **MODELS_CFG)
+        assert summary['clips_failed'] == []
+        index = json.load(open(osp.join(out, 'index.json')))
+        runs[threads] = (index['data_list'], _tree(out))
+    entries, files = runs[0]
+    assert len(entries) == 40 + 3 and len(files) == 2 * len(entries)
+    assert runs[3] == runs[0]
+
+    from headswap.datasets.preparation import clip_processor
+    real = clip_processor.atomic_write_image
+
+    def flaky(path, *args):
+        if 'alice' in path and path.endswith('000002.png'):
+            raise OSError(f'{path}: disk full')
+        return real(path, *args)
+
+    monkeypatch.setattr(clip_processor, 'atomic_write_image', flaky)
+    out = str(tmp_path / 'flaky')
+    summary = prepare_dataset(src, out, dict(min_face_size=10, min_blur=0, batch_size=4,
+                                             io_threads=3), progress=False, **MODELS_CFG)
+    (path, reason), = summary['clips_failed']
+    assert path.endswith(osp.join('alice', 'v', '00001.mp4')) and 'disk full' in reason
+    index = json.load(open(osp.join(out, 'index.json')))
+    assert {e['identity'] for e in index['data_list']} == {'bob'}
+
+
+def test_unknown_setting_is_one_line_before_anything_is_written(tmp_path):
+    import pytest
+
+    from headswap.errors import UserError
+    src = str(tmp_path / 'in')
+    _photos(osp.join(src, 'alice', 'studio'), [120])
+    out = tmp_path / 'out'
+    with pytest.raises(UserError, match=r"unknown preparation setting 'io_thread' \(did you "
+                       r'mean io_threads\?\)'):
+        prepare_dataset(src, str(out), dict(io_thread=0), progress=False, **MODELS_CFG)
+    assert not out.exists()
