@@ -21,9 +21,11 @@ import sys
 import tempfile
 from importlib.util import find_spec
 
-from headswap.utils.cli import UserError, friendly_errors
-
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from headswap.utils.cli import UserError, friendly_errors  # noqa: E402
 
 
 def _stage(folder: str, clips: int) -> str:
