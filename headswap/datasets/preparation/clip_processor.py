@@ -59,6 +59,10 @@ DEFAULT_SETTINGS = dict(
     # the outputs (PyAV and OpenCV release the GIL); 0: all in the calling thread.
     # Does not change the output.
     io_threads=2,
+    # frames that pass the checks of pass 1 are kept in memory up to this many MB per clip,
+    # so pass 2 need not decode the clip again (a longer clip is decoded twice); 0: never.
+    # Does not change the output.
+    frame_cache_mb=1024,
 )
 
 
@@ -79,6 +83,7 @@ class _FrameInfo:
     landmarks: np.ndarray
     landmark_score: float
     keypoints: Optional[np.ndarray] = None  # the detector's own 5 points, if any
+    image: Optional[np.ndarray] = None  # the decoded frame, kept for pass 2 (frame_cache_mb)
 
 
 def min_face_side(frame_shape: Sequence[int], min_face_size: float,
@@ -115,10 +120,11 @@ def blur_score(crop: np.ndarray, landmarks: np.ndarray, scale: float = 1.0) -> f
 class ClipProcessor:
     """Runs detection, landmarks, alignment, filtering and parsing on one clip.
 
-    Two passes over the decoded frames keep memory bounded for long 1080p
-    clips: pass 1 detects faces and landmarks, then the alignment points are
-    smoothed over the whole clip; pass 2 decodes again, warps the kept frames
-    and parses them in batches.
+    Two passes over the frames: pass 1 detects faces and landmarks, then the
+    alignment points are smoothed over the whole clip; pass 2 warps the kept
+    frames and parses them in batches. Pass 2 takes the frames pass 1 kept in
+    memory when they fit in ``frame_cache_mb``, else it decodes the clip again
+    (memory stays bounded for long 1080p clips).
 
     Args:
         settings: See :data:`DEFAULT_SETTINGS`.
@@ -166,7 +172,7 @@ class ClipProcessor:
     def _analyse(self, source: ClipSource, drops: Dict[str, int]) -> Tuple[List[_FrameInfo], int]:
         s = self.settings
         kept: List[_FrameInfo] = []
-        decoded = 0
+        decoded, budget = 0, s['frame_cache_mb'] * 2**20
         for chunk in _chunks(self._frames(source), s['batch_size']):
             decoded += len(chunk)
             images = [img for _, img in chunk]
@@ -194,13 +200,25 @@ class ClipProcessor:
             # NaN or collapsed points (a failed landmarker) count as unconfident
             usable = usable_landmarks(np.asarray(lms, np.float64), scores,
                                       s['min_landmark_score'])
-            for (idx, _, box, kp), lm, score, ok in zip(cand, lms, scores, usable):
+            for (idx, img, box, kp), lm, score, ok in zip(cand, lms, scores, usable):
                 if not ok:
                     drops['low_landmark_score'] += 1
                     continue
+                budget -= img.nbytes
                 kept.append(_FrameInfo(idx, box, np.asarray(lm, np.float64), float(score),
-                                       None if kp is None else np.asarray(kp, np.float64)))
+                                       None if kp is None else np.asarray(kp, np.float64),
+                                       img if budget >= 0 else None))
+        if budget < 0:  # over the cap: pass 2 decodes again, keep no frame alive
+            for f in kept:
+                f.image = None
         return kept, decoded
+
+    def _kept_frames(self, source: ClipSource, infos: List[_FrameInfo]):
+        """``(index, image)`` of the frames of ``infos``: from memory when pass 1 kept them,
+        else decoded again (every frame of the clip; the caller skips the others)."""
+        if infos and all(f.image is not None for f in infos):
+            return ((f.frame, f.image) for f in infos)
+        return self._frames(source)
 
     def _transforms(self, source: ClipSource, infos: List[_FrameInfo],
                     sigma: Optional[float] = None) -> List[np.ndarray]:
@@ -240,7 +258,8 @@ class ClipProcessor:
         infos, _ = self._analyse(source, drops)
         if len(infos) < 3:
             raise ValueError(f'{source.display}: fewer than 3 usable frames')
-        images = {i: img for i, img in self._frames(source) if i in {f.frame for f in infos}}
+        wanted = {f.frame for f in infos}
+        images = {i: img for i, img in self._kept_frames(source, infos) if i in wanted}
         size = self.settings['size']
         eyes = self.template[:2]
         half = np.array([0.35, 0.25]) * (eyes[1, 0] - eyes[0, 0]) * 2
@@ -298,10 +317,11 @@ class ClipProcessor:
             by_frame = {f.frame: (f, m) for f, m in zip(infos, mats)}
             pending = []
             if by_frame:
-                for idx, img in self._frames(source):
+                for idx, img in self._kept_frames(source, infos):
                     if idx not in by_frame:
                         continue
                     info, mat = by_frame[idx]
+                    info.image = None  # a cached frame is used once
                     crop = cv2.warpAffine(img, mat, (s['size'], s['size']),
                                           flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
                     lm = transform_points(info.landmarks, mat)

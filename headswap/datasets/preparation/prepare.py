@@ -33,8 +33,10 @@ __all__ = ['prepare_dataset', 'merge_index', 'format_summary', 'drop_advice', 's
 logger = logging.getLogger('headswap.prepare')
 
 INDEX_VERSION = 1
-# settings that change what is written; the others (batch size, I/O threads) may differ on resume
-_OUTPUT_SETTINGS = tuple(k for k in DEFAULT_SETTINGS if k not in ('batch_size', 'io_threads'))
+# settings that change what is written; the others (batch size, I/O threads, frame cache)
+# may differ on resume
+_OUTPUT_SETTINGS = tuple(k for k in DEFAULT_SETTINGS
+                         if k not in ('batch_size', 'io_threads', 'frame_cache_mb'))
 
 _WORKER: Optional[ClipProcessor] = None
 _WORKER_ERROR: Optional[BaseException] = None  # why _init_worker failed, if it did

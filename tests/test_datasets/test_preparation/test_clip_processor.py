@@ -111,26 +111,34 @@ def _tree(root):
             for d, _, files in os.walk(root) for f in files if not f.endswith('.json')}
 
 
-def test_io_threads_write_the_same_dataset_and_report_write_errors(tmp_path, monkeypatch):
-    """Frames decoded ahead and outputs written by threads (the default) give the same index
-    and the same bytes as everything in one thread; a failed write fails its clip."""
+def test_io_threads_and_frame_cache_write_the_same_dataset(tmp_path, monkeypatch):
+    """Frames decoded ahead, outputs written by threads and pass 2 reading the frames pass 1
+    kept (the defaults) give the same index and the same bytes as everything in one thread
+    and the clip decoded twice; a failed write fails its clip."""
     src = str(tmp_path / 'in')
     _video(osp.join(src, 'alice', 'v', '00001.mp4'), [120, 30, 130, 77] * 10)
     _photos(osp.join(src, 'bob', 'studio'), [120, 140, 160])
+    from headswap.datasets.preparation import clip_processor
+    decodes = []
+    real_iter = clip_processor.iter_frames
+    monkeypatch.setattr(clip_processor, 'iter_frames',
+                        lambda *a: decodes.append(1) or real_iter(*a))
     runs = {}
-    for threads in (0, 3):
-        out = str(tmp_path / f'out{threads}')
+    # 0.1 MB holds one 200x200 frame: the video (40 frames) goes over it and is decoded again
+    for threads, cache in ((0, 0), (3, 1024), (3, 0), (0, 0.1)):
+        decodes.clear()
+        out = str(tmp_path / f'out{threads}-{cache}')
         summary = prepare_dataset(src, out, dict(min_face_size=10, min_blur=0, batch_size=4,
-                                                 io_threads=threads), progress=False,
-                                  **MODELS_CFG)
+                                                 io_threads=threads, frame_cache_mb=cache),
+                                  progress=False, **MODELS_CFG)
         assert summary['clips_failed'] == []
         index = json.load(open(osp.join(out, 'index.json')))
-        runs[threads] = (index['data_list'], _tree(out))
-    entries, files = runs[0]
+        runs[threads, cache] = (index['data_list'], _tree(out))
+        assert len(decodes) == (2 if cache == 1024 else 4), (threads, cache)  # 2 clips
+    entries, files = runs[0, 0]
     assert len(entries) == 40 + 3 and len(files) == 2 * len(entries)
-    assert runs[3] == runs[0]
+    assert runs[3, 1024] == runs[0, 0] and runs[3, 0] == runs[0, 0] and runs[0, 0.1] == runs[0, 0]
 
-    from headswap.datasets.preparation import clip_processor
     real = clip_processor.atomic_write_image
 
     def flaky(path, *args):
