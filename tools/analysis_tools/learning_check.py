@@ -283,6 +283,7 @@ def _composite(img: torch.Tensor, mask: torch.Tensor, background: float) -> torc
 def evaluate_stage1(model, cfg, data_root: str, train_ann: str, held_ann: str, k: int,
                     out_dir: str, tile: int) -> Dict[str, dict]:
     """Self-reenactment of the held-out frames by the raw and the EMA generator."""
+    from headswap.structures.pixels import normalize_landmarks
     with open(train_ann) as f:
         train_rows = json.load(f)['data_list']
     with open(held_ann) as f:
@@ -294,7 +295,8 @@ def evaluate_stage1(model, cfg, data_root: str, train_ann: str, held_ann: str, k
     tr_imgs, tr_masks, tr_lms = load_frames(data_root, train_rows, size)
     h_imgs, h_masks, h_lms = load_frames(data_root, held_rows, size)
     # drivers' landmarks in [0, 1] (read by a landmark-conditioned generator only)
-    tr_lms, h_lms = ((torch.from_numpy(lm) + 0.5) / size for lm in (tr_lms, h_lms))
+    tr_lms, h_lms = (normalize_landmarks(torch.from_numpy(lm), size)
+                     for lm in (tr_lms, h_lms))
     targets = _composite(h_imgs, h_masks, background) if head_mode else h_imgs
     train_targets = _composite(tr_imgs, tr_masks, background) if head_mode else tr_imgs
 

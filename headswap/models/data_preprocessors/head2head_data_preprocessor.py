@@ -5,7 +5,7 @@ from mmengine.model import BaseDataPreprocessor
 
 from headswap.errors import UserError
 from headswap.registry import MODELS
-from headswap.structures.pixels import normalize_pixels
+from headswap.structures.pixels import normalize_landmarks, normalize_pixels
 
 __all__ = ['Head2HeadDataPreprocessor']
 
@@ -145,8 +145,8 @@ class Head2HeadDataPreprocessor(BaseDataPreprocessor):
         if samples and all(s.get('gt_landmarks') is not None for s in samples):
             # the driver's landmarks (D = I_T), (x, y) in [0, 1] of its side: pixel i covers
             # [i, i + 1) / side (a landmark-conditioned generator reads them)
-            landmarks = (torch.stack([s.gt_landmarks.float().reshape(-1, 2) for s in samples])
-                         + 0.5) / driver.shape[-1]
+            landmarks = normalize_landmarks(
+                torch.stack([s.gt_landmarks.reshape(-1, 2) for s in samples]), driver.shape[-1])
         batch = self.cast_data(dict(sources=sources, driver=driver, targets=targets,
                                     samples=samples, landmarks=landmarks))
         targets = batch['targets']

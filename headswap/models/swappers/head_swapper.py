@@ -13,6 +13,7 @@ from headswap.errors import UserError
 from headswap.registry import MODELS
 from headswap.structures import HeadSwapDataSample
 from headswap.structures.face_labels import HAIR_LABEL, label_lut_tensor
+from headswap.structures.pixels import normalize_landmarks
 from headswap.structures.pixels import to_uint8 as _to_uint8
 from ..blenders.blending_masks import dilate
 from .head_over_scene import compose_head_over_scene
@@ -257,7 +258,7 @@ class HeadSwapper(BaseModel):
             if target_landmarks is None:
                 raise UserError('this stage-1 model is landmark-conditioned (landmark_map): '
                                 'it needs the target crops\' landmarks')
-            lms = (target_landmarks.float().to(driver.device) + 0.5) / s
+            lms = normalize_landmarks(target_landmarks.to(driver.device), s)
         head_img, head_mask = self.aligner.animate(code.to(driver.dtype), driver,
                                                    driver_landmarks=lms)
         return _resize(head_img, s).clamp(-1, 1), _resize(head_mask, s).float()
