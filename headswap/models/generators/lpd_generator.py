@@ -5,7 +5,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from headswap.registry import MODELS
-from ..layers import apply_spectral_norm
+from ..layers import apply_spectral_norm, resize_maps
 
 __all__ = ['LPDGenerator']
 
@@ -65,15 +65,6 @@ class AdaINResBlock(nn.Module):
         h = self.conv2(F.relu(self.norm2(h, p2)))
         skip = x if self.shortcut is None else self.shortcut(x)
         return h + self._up(skip)
-
-
-def _resize_to(cond: torch.Tensor, side: int) -> torch.Tensor:
-    """Area-average down (keeps thin heat-map peaks), bilinear up."""
-    if cond.shape[-1] == side:
-        return cond
-    if cond.shape[-1] > side:
-        return F.adaptive_avg_pool2d(cond, side)
-    return F.interpolate(cond, size=(side, side), mode='bilinear', align_corners=False)
 
 
 @MODELS.register_module()
@@ -163,7 +154,7 @@ class LPDGenerator(nn.Module):
         x = self.const.expand(adain_params.shape[0], -1, -1, -1)
         for i, (block, p) in enumerate(zip(self.blocks, params)):
             if str(i) in self.cond_convs:
-                x = x + self.cond_convs[str(i)](_resize_to(cond.to(x.dtype), x.shape[-1]))
+                x = x + self.cond_convs[str(i)](resize_maps(cond.to(x.dtype), x.shape[-2:]))
             x = block(x, p)
         out = self.out_conv(F.relu(self.out_norm(x, params[-1])))
         return torch.tanh(out[:, :3]), torch.sigmoid(out[:, 3:])

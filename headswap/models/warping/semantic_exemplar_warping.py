@@ -5,6 +5,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from headswap.registry import MODELS
+from ..layers import resize_maps
 from .label_attention import BACKENDS, label_attention, resolve_query_labels
 
 __all__ = ['SemanticExemplarWarping', 'WarpResult', 'DEFAULT_LABEL_FALLBACK', 'downsample_labels']
@@ -150,10 +151,7 @@ class SemanticExemplarWarping(nn.Module):
             if f.shape[1] != c:
                 raise ValueError(f'feature map with {f.shape[1]} channels where {c} were '
                                  'configured (in_channels)')
-            if f.shape[-2:] != size:
-                f = (F.adaptive_avg_pool2d(f, size) if f.shape[-1] > size[1]
-                     else F.interpolate(f, size=size, mode='bilinear', align_corners=False))
-            resized.append(f)
+            resized.append(resize_maps(f, size))
         x = torch.cat(resized, 1)
         if self.proj is not None:
             x = self.proj(x)
