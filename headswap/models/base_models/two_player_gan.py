@@ -107,12 +107,13 @@ class TwoPlayerGAN(BaseModel):
         ``skip_non_finite=False`` and no ``grad_sync`` this is ``wrapper.update_params(loss)``.
         """
         wrapper.backward(wrapper.scale_loss(loss))
-        if self.grad_sync is not None and wrapper.should_update():
+        updating = wrapper.should_update()
+        if self.grad_sync is not None and updating:
             self.grad_sync([p for group in wrapper.optimizer.param_groups
                             for p in group['params']])
         if inspect is not None:
             inspect()
-        if not wrapper.should_update():
+        if not updating:
             return True
         # an AMP wrapper's loss scaler already skips non-finite steps
         finite = not skip_non_finite or isinstance(wrapper, AmpOptimWrapper) \
