@@ -20,15 +20,8 @@ import torch
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
-
-
-def blocky_labels(batch: int, side: int, seed: int, num_labels: int, device) -> torch.Tensor:
-    """Parsing-like label maps: random labels on 16x16-pixel blocks, flattened."""
-    g = torch.Generator().manual_seed(seed)
-    low = torch.randint(0, num_labels, (batch, 1, max(side // 16, 1), max(side // 16, 1)),
-                        generator=g).float()
-    return torch.nn.functional.interpolate(low, size=(side, side), mode='nearest').long() \
-        .flatten(1).to(device)
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from benchmark_warping import NUM_LABELS, make_inputs  # noqa: E402  (its face layouts)
 
 
 def main(argv=None) -> int:
@@ -36,7 +29,6 @@ def main(argv=None) -> int:
     p.add_argument('--grid', type=int, default=128, help='side of the warping grid')
     p.add_argument('--batch', type=int, default=4)
     p.add_argument('--channels', type=int, default=256)
-    p.add_argument('--labels', type=int, default=19)
     p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     p.add_argument('--forward-only', action='store_true')
     args = p.parse_args(argv)
@@ -53,24 +45,16 @@ def main(argv=None) -> int:
                   (args.batch, True, 'forward+backward, other labels'),
                   (1, True, 'forward+backward, batch 1'),
                   (args.batch, True, f'forward+backward, batch {args.batch} again')]
-    n = args.grid * args.grid
     print(f'| call | batch | seconds |  ({args.grid}x{args.grid} grid, {args.channels} channels, '
           f'{dtype}, {device}, torch {torch.__version__})')
     print('| --- | --- | --- |')
     for i, (batch, grad, what) in enumerate(calls):
-        def unit(seed):
-            g = torch.Generator().manual_seed(seed)
-            x = torch.randn(batch, n, args.channels, generator=g)
-            return torch.nn.functional.normalize(x, dim=-1).to(device, dtype).requires_grad_(grad)
-        q, k = unit(2 * i), unit(2 * i + 1)
-        v = torch.randn(batch, n, 3, device=device)
-        ql = blocky_labels(batch, args.grid, i, args.labels, device)
-        kl = blocky_labels(batch, args.grid, 100 + i, args.labels, device)
+        q, k, v, ql, kl = make_inputs(batch, args.grid, args.channels, dtype, device, seed=2 * i)
         if device.type == 'cuda':
             torch.cuda.synchronize()
         t0 = time.perf_counter()
         with torch.set_grad_enabled(grad):
-            out = label_attention(q, k, v, ql, kl, 100.0, 'flex', args.labels, 1 << 24)
+            out = label_attention(q, k, v, ql, kl, 100.0, 'flex', NUM_LABELS, 1 << 24)
             if grad:
                 out.sum().backward()
         if device.type == 'cuda':
