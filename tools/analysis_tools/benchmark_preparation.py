@@ -11,9 +11,9 @@ identities, or with ``--resolution 720p|1080p`` as many talking-head videos of t
 uses ``--input FOLDER``; then prepares them once per (device, workers, variant) setting
 (a variant: preparation settings, e.g. ``io_threads=0,frame_cache_mb=0``; ``default``: the
 config's) into fresh folders and prints the throughput of each against the first setting
-(the baseline, measured in the same run). ``--random-weights`` runs the mmpose / mmseg models without
-checkpoints (speed only; the output is meaningless). Filters are off so every frame goes
-through every model.
+(the baseline, measured in the same run). ``--random-weights`` runs the mmpose / mmseg
+models without checkpoints (speed only; the output is meaningless). Filters are off so every
+frame goes through every model.
 """
 import argparse
 import os
@@ -58,7 +58,10 @@ def _stage_synthetic(folder: str, clips: int, resolution: str, frames: int) -> s
 
 
 def _variant(text: str) -> dict:
-    """``'io_threads=0,frame_cache_mb=0'`` -> settings (numbers parsed); ``'default'``: {}."""
+    """``'io_threads=0,frame_cache_mb=0'`` -> preparation settings; ``'default'``: {}."""
+    from mmengine.config import DictAction
+
+    from headswap.datasets.preparation.clip_processor import check_settings
     if text == 'default':
         return {}
     out = {}
@@ -66,7 +69,9 @@ def _variant(text: str) -> dict:
         key, sep, value = item.partition('=')
         if not sep:
             raise UserError(f'--variants {text!r}: expected key=value[,key=value...]')
-        out[key.strip()] = float(value) if '.' in value else int(value)
+        # typed as --cfg-options values are (int, float, bool, else the text)
+        out[key.strip()] = DictAction._parse_int_float_bool(value.strip())
+    check_settings(out)  # an unknown setting: one line, before any work
     return out
 
 
