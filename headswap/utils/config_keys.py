@@ -16,7 +16,8 @@ from typing import Dict, Iterable, List, Optional, Set
 from headswap.errors import UserError
 
 __all__ = ['merge_cfg_options', 'check_cfg_options', 'check_model_keys',
-           'unexpected_argument_line', 'closest_names', 'constructor_args']
+           'unexpected_argument_line', 'closest_names', 'constructor_args',
+           'constructor_default']
 
 # popped by mmengine's builders, not passed to a constructor
 _BUILDER_KEYS = frozenset({'type', '_scope_', '_delete_', 'constructor', 'paramwise_cfg'})
@@ -174,6 +175,19 @@ def _resolve(type_) -> list:
             if obj is not None and obj not in found:
                 found.append(obj)
     return found
+
+
+def constructor_default(type_, name: str):
+    """The default of argument ``name`` of the component ``type_`` names; None when the
+    component is unknown, has no such argument, or the argument has no default."""
+    for obj in _resolve(type_):
+        try:
+            param = inspect.signature(obj).parameters.get(name)
+        except (TypeError, ValueError):
+            continue
+        if param is not None and param.default is not param.empty:
+            return param.default
+    return None
 
 
 def constructor_args(type_) -> Optional[Set[str]]:

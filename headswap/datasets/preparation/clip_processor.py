@@ -38,7 +38,14 @@ def relax_option(reason: str, settings: dict, detector: Optional[dict] = None) -
     ``preparation.min_blur=7.5 (now 15.0)``."""
     option = RELAXED_BY[reason][1]
     scope, key = option.split('.')
-    now = (detector or {}).get(key, 0.6) if scope == 'detector' else settings[key]
+    if scope == 'detector':  # the config's value, else the detector's own default
+        from headswap.utils.config_keys import constructor_default
+        detector = detector or dict(type='YuNetFaceDetector')
+        now = detector.get(key, constructor_default(detector.get('type'), key))
+        if now is None:
+            return f'{option} (lower it; {detector.get("type")} has no default to halve)'
+    else:
+        now = settings[key]
     new = (1 + now) / 2 if key == 'several_faces_ratio' else now / 2
     return f'{option}={new:.3g} (now {now:.3g})'
 

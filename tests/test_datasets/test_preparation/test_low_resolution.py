@@ -90,3 +90,18 @@ def test_filters_that_drop_most_frames_are_named_with_their_option(tmp_path):
     assert 'small_face: 4 frames' in text and 'preparation.min_face_size=48 (now 96)' in text
     assert 'blurry: 4 frames' in text and 'preparation.min_blur=7.5 (now 15)' in text
     assert 'several_faces:' not in text  # filters that dropped nothing are not listed
+
+
+def test_no_face_advice_halves_the_detectors_own_threshold():
+    from headswap.datasets.preparation.clip_processor import relax_option
+    settings = {}
+    # YuNetFaceDetector(score_threshold=0.6) by default; a config's own value wins
+    assert relax_option('no_face', settings, dict(type='YuNetFaceDetector')) == \
+        'detector.score_threshold=0.3 (now 0.6)'
+    assert relax_option('no_face', settings, None) == 'detector.score_threshold=0.3 (now 0.6)'
+    assert relax_option('no_face', settings, dict(type='YuNetFaceDetector',
+                                                  score_threshold=0.8)) == \
+        'detector.score_threshold=0.4 (now 0.8)'
+    # a detector without that argument gets no made-up number
+    advice = relax_option('no_face', settings, dict(type='WholeImageFaceDetector'))
+    assert advice.startswith('detector.score_threshold (lower it') and 'now' not in advice
