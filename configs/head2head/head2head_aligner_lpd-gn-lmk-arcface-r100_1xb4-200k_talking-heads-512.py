@@ -17,7 +17,11 @@ _base_ = ['head2head_aligner_lpd-gn-arcface-r100_1xb1-200k_talking-heads-512.py'
 landmark_map = dict(type='LandmarkHeatmap', size=128, sigma=1.5)
 # up to the input of the last block (256 -> 512 px): measured so (held-out head PSNR 23.5 dB,
 # AKD 0.064 vs the mean face's 0.087 after 7.4 minutes on one H100, docs/en/stage1_learning.md)
-model = dict(landmark_map=landmark_map, generator=dict(cond_channels=8, cond_max_size=256))
+# driver, target, mask and landmarks moved by one random affine in half of the samples
+# (PoseAugmentation): many head positions from a few dozen frames (CANDIDATE)
+model = dict(landmark_map=landmark_map, generator=dict(cond_channels=8, cond_max_size=256),
+             pose_augmentation=dict(type='PoseAugmentation', rotation=10.0, scale=(0.9, 1.1),
+                                    translation=0.05, prob=0.5))
 # 4 samples per step (the paper averages 6, one per GPU): at 512 a step of 4 costs ~2x one
 # of 1 on an H100 (launch-bound at batch 1), and with the landmarks it was the first
 # setting whose held-out outputs beat the mean face and opened their mouths with the

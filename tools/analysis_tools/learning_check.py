@@ -260,12 +260,17 @@ def score_stage1(outputs: torch.Tensor, out_masks: torch.Tensor, targets: torch.
     out = dict(psnr_head=float(np.mean(psnr_head)), psnr_whole=float(np.mean(psnr_whole)),
                ssim_head=float(np.mean(ssim_head)), akd=None, mouth_abs_error=None,
                mouth_corr=None, driver_sensitivity=sens, own_target_nearest=f'{nearest}/{n}')
+    # each frame's numbers (report.json only): which drivers the means come from
+    per_frame = dict(psnr_head=[round(float(v), 3) for v in psnr_head])
     if scorer is not None:
         points = scorer(outputs)
         mouth, mouth_driver = scorer.mouth_opening(points), scorer.mouth_opening(driver_points)
-        out.update(akd=float(np.mean(scorer.akd(points, driver_points, (size, size)))),
+        akd = scorer.akd(points, driver_points, (size, size))
+        out.update(akd=float(np.mean(akd)),
                    mouth_abs_error=float(np.mean(np.abs(mouth - mouth_driver))),
                    mouth_corr=_corr(mouth, mouth_driver))
+        per_frame['akd'] = [round(float(v), 4) for v in akd]
+    out['per_frame'] = per_frame
     return out
 
 
@@ -493,7 +498,7 @@ def markdown(report: dict) -> str:
                   f'{r["train"]["iterations"]} iterations in {r["train"]["train_seconds"]} s '
                   f'({r["train"]["iters_per_s"]} it/s); rows are held-out means unless '
                   'they say otherwise', '']
-        keys = list(next(iter(r['results'].values())))
+        keys = [k for k in next(iter(r['results'].values())) if k != 'per_frame']
         lines.append('| output | ' + ' | '.join(keys) + ' |')
         lines.append('| --- ' * (len(keys) + 1) + '|')
         for name, row in r['results'].items():

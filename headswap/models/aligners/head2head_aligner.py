@@ -77,7 +77,7 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
         driver_augmentation: Identity-hiding augmentation of the driver, or
             None.
         pose_augmentation: A random affine applied alike to the driver, the
-            target and its mask before ``driver_augmentation``
+            target, its mask and the driver's landmarks before ``driver_augmentation``
             (:class:`PoseAugmentation`), or None.
         landmark_map: Rasteriser (:class:`LandmarkHeatmap`) of ``driver_landmarks``
             ``(B, 68, 2)`` in [0, 1] into the generator's spatial condition, or None (the
@@ -151,9 +151,6 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
         if (self.landmark_map.num_channels if self.landmark_map else 0) != cond:
             raise ValueError(f'generator.cond_channels={cond} must equal the landmark_map\'s '
                              'channels (0 without a landmark_map)')
-        if self.landmark_map is not None and self.pose_augmentation is not None:
-            raise ValueError('landmark_map with pose_augmentation is not supported: the '
-                             'affine would move the frames but not their landmarks')
         if reconstruct not in ('frame', 'head'):
             raise ValueError(f"reconstruct must be 'frame' or 'head', got {reconstruct!r}")
         if not -1 <= background <= 1:
@@ -331,8 +328,10 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
             if gt_mask is None:
                 raise ValueError("reconstruct='head' needs gt_mask in every training sample "
                                  '(load the parsing maps: LoadHead2HeadFrames(with_parsing=True))')
-        if self.pose_augmentation is not None:  # driver, target and mask moved alike
-            driver, real, gt_mask = self.pose_augmentation(driver, real, gt_mask)
+        if self.pose_augmentation is not None:  # driver, target, mask, landmarks moved alike
+            driver, real, gt_mask, *lms = self.pose_augmentation(
+                driver, real, gt_mask, **(dict(points=lms[0]) if lms else {}))
+            lms = tuple(lms)
         if self.reconstruct == 'head':
             real = self.composite(real, gt_mask)
         g_wrapper, d_wrapper = optim_wrapper['generator'], optim_wrapper['discriminator']

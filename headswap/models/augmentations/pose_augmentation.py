@@ -6,7 +6,7 @@ import torch.nn as nn
 from headswap.registry import MODELS
 from .identity_hiding_augmentation import _uniform, affine_warp, random_affine_theta
 
-__all__ = ['PoseAugmentation']
+__all__ = ['PoseAugmentation', 'move_points']
 
 
 @MODELS.register_module()
@@ -29,7 +29,10 @@ class PoseAugmentation(nn.Module):
         prob: Probability that a sample is transformed at all.
 
     Shapes: any number of ``(B, C, H, W)`` tensors (``None`` passes through) -> the same
-    shapes, each warped by the same per-sample transform.
+    shapes, each warped by the same per-sample transform. With ``points`` (``(B, N, 2)``
+    ``(x, y)`` in ``[0, 1]`` of the side, pixel ``i`` covering ``[i, i + 1) / side``: the
+    data preprocessor's landmarks), the points moved by that transform are returned last,
+    so that a landmark-conditioned generator sees where the moved face parts are.
     """
 
     def __init__(self, rotation: float = 5.0, scale: Sequence[float] = (0.9, 1.1),
@@ -40,9 +43,10 @@ class PoseAugmentation(nn.Module):
         self.rotation, self.scale, self.translation = rotation, tuple(scale), translation
         self.prob = prob
 
-    def forward(self, *images: Optional[torch.Tensor]) -> Tuple[Optional[torch.Tensor], ...]:
+    def forward(self, *images: Optional[torch.Tensor], points: Optional[torch.Tensor] = None
+                ) -> Tuple[Optional[torch.Tensor], ...]:
         if not self.training:
-            return images
+            return images if points is None else (*images, points)
         first = next(x for x in images if x is not None)
         n = first.shape[0]
         theta = random_affine_theta(n, self.rotation, self.scale, self.translation, first)
@@ -50,4 +54,20 @@ class PoseAugmentation(nn.Module):
             keep = _uniform(n, 0, 1, first) >= self.prob  # untransformed samples
             identity = torch.eye(2, 3, device=first.device).expand(n, 2, 3)
             theta = torch.where(keep.view(n, 1, 1), identity, theta)
-        return tuple(None if x is None else affine_warp(x, theta) for x in images)
+        out = tuple(None if x is None else affine_warp(x, theta) for x in images)
+        return out if points is None else (*out, move_points(points, theta))
+
+
+def move_points(points: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    """Where ``points`` ``(B, N, 2)`` in ``[0, 1]`` land in an image warped by
+    :func:`affine_warp` with ``theta`` ``(B, 2, 3)``.
+
+    ``affine_grid`` maps each output position ``q`` (in ``[-1, 1]``) to the input position
+    ``A q + t`` it samples; a point at input position ``p`` is therefore drawn at
+    ``A^-1 (p - t)``.
+    """
+    theta = theta.float()
+    a, t = theta[:, :, :2], theta[:, :, 2]
+    p = points.float() * 2 - 1
+    q = torch.linalg.solve(a, (p - t.unsqueeze(1)).transpose(1, 2)).transpose(1, 2)
+    return ((q + 1) / 2).to(points.dtype)

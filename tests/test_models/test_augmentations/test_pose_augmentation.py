@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from headswap.models.augmentations import IdentityHidingAugmentation, PoseAugmentation
+from headswap.models.augmentations.pose_augmentation import move_points
 
 
 def test_eval_passes_everything_through():
@@ -23,6 +24,35 @@ def test_one_transform_per_sample_for_all_inputs():
     torch.testing.assert_close(driver, warped_mask.expand(-1, 3, -1, -1))
     assert not torch.allclose(driver, img)  # it did move
     assert not torch.allclose(driver[0], driver[1])  # per sample
+
+
+def test_points_move_with_the_frames():
+    """A bright spot at each landmark: after the warp, each moved landmark is where its
+    spot went (the spot's centroid, within a fifth of a pixel), for every sample."""
+    size, n = 64, 3
+    torch.manual_seed(1)
+    points = torch.rand(n, 4, 2) * 0.4 + 0.3  # in [0, 1], away from the borders
+    ys, xs = torch.meshgrid(torch.arange(size) + 0.5, torch.arange(size) + 0.5, indexing='ij')
+    spots = torch.stack([
+        torch.stack([torch.exp(-((xs - x * size) ** 2 + (ys - y * size) ** 2) / 8)
+                     for x, y in sample]) for sample in points])  # (n, 4, H, W)
+    aug = PoseAugmentation(rotation=25, scale=(0.8, 1.2), translation=0.1, prob=0.5).train()
+    warped, moved = aug(spots, points=points)
+    assert moved.shape == points.shape and not torch.allclose(moved, points)
+    mass = warped.sum((2, 3))
+    centroid = torch.stack([(warped * xs).sum((2, 3)) / mass,
+                            (warped * ys).sum((2, 3)) / mass], -1) / size
+    torch.testing.assert_close(moved, centroid, atol=0.2 / size, rtol=0)
+    # evaluation: points pass through too
+    assert aug.eval()(spots, points=points)[1] is points
+
+
+def test_move_points_inverts_the_sampling_grid():
+    theta = torch.tensor([[[0.9, -0.2, 0.1], [0.25, 1.1, -0.05]]])
+    points = torch.tensor([[[0.2, 0.7], [0.5, 0.5]]])
+    q = move_points(points, theta) * 2 - 1  # output position of each point, in [-1, 1]
+    back = torch.einsum('bij,bnj->bni', theta[:, :, :2], q) + theta[:, None, :, 2]
+    torch.testing.assert_close((back + 1) / 2, points)
 
 
 def test_prob_zero_is_identity_and_bad_prob():

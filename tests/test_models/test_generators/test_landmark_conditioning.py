@@ -106,7 +106,29 @@ def test_config_mismatches_are_refused(cfg):
     bad.generator.cond_channels = 4
     with pytest.raises(ValueError, match='cond_channels=4'):
         MODELS.build(bad)
-    bad = copy.deepcopy(cfg.model)
-    bad.pose_augmentation = dict(type='PoseAugmentation')
-    with pytest.raises(ValueError, match='pose_augmentation'):
-        MODELS.build(bad)
+
+
+@pytest.mark.parametrize('rotation', [0.0, 20.0])
+def test_pose_augmentation_moves_the_landmarks_the_generator_sees(cfg, rotation):
+    """With ``pose_augmentation`` the heat maps are drawn from the moved landmarks (where
+    the face parts are in the moved frames), not from the data's."""
+    model_cfg = copy.deepcopy(cfg.model)
+    model_cfg.pose_augmentation = dict(type='PoseAugmentation', rotation=rotation,
+                                       scale=(0.8, 1.2) if rotation else (1.0, 1.0),
+                                       translation=0.1 if rotation else 0.0)
+    torch.manual_seed(0)
+    model = MODELS.build(model_cfg).train()
+    optim = dict(copy.deepcopy(cfg.optim_wrapper))
+    wrappers = OPTIM_WRAPPER_CONSTRUCTORS.build(
+        dict(type=optim.pop('constructor'), optim_wrapper_cfg=optim))(model)
+    seen = []
+    model.landmark_map.register_forward_hook(lambda m, args, out: seen.append(args[0].clone()))
+    data = _batch()
+    given = model.data_preprocessor(copy.deepcopy(data))['inputs']['driver_landmarks']
+    log = model.train_step(data, wrappers)
+    assert all(torch.isfinite(v) for v in log.values())
+    moved = (seen[0] - given).abs().amax()
+    if rotation:
+        assert moved > 0.01
+    else:
+        assert moved < 1e-5

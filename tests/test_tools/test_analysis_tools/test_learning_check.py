@@ -3,6 +3,7 @@ import json
 
 import cv2
 import numpy as np
+import pytest
 
 from tests.conftest import run_tool
 
@@ -37,6 +38,10 @@ def test_learning_check_reports_both_stages_against_trivial_baselines(tmp_path):
     for row in s1['results'].values():
         assert 5 < row['psnr_whole'] < 60 and 0 <= row['ssim_head'] <= 1
         assert row['akd'] is not None and row['akd'] > 0  # the offline landmarker ran
+        frames = row['per_frame']  # the means come from these (report.json only)
+        assert row['akd'] == pytest.approx(np.mean(frames['akd']), abs=1e-3)
+        assert row['psnr_head'] == pytest.approx(np.mean(frames['psnr_head']), abs=1e-2)
+    assert 'per_frame' not in proc.stdout
     for row in s2['results'].values():
         assert 5 < row['psnr_whole'] < 60
     assert '| mean face |' in proc.stdout and '| blender |' in proc.stdout
