@@ -29,10 +29,29 @@ _NEAR_MISS = 0.8  # difflib ratio above which a new key in an open section is a 
 
 def merge_cfg_options(cfg, options: Optional[dict], flag: str = '--cfg-options',
                       runtime: bool = True) -> None:
-    """Check ``options`` (``{'a.b.c': value}``, as DictAction gives them) and merge them."""
+    """Check ``options`` (``{'a.b.c': value}``, as DictAction gives them) and merge them.
+
+    A section the config sets to None (a component switched off, e.g.
+    ``model.pose_augmentation = None``) becomes a new section when a key is set under it:
+    ``model.pose_augmentation.type=PoseAugmentation`` switches it on.
+    """
     if options:
         check_cfg_options(cfg, options, flag, runtime)
-        cfg.merge_from_dict(options)
+        for key, value in options.items():  # in order: `a.b=None a.b.c=1` gives a.b.c = 1
+            _open_none_sections(cfg, key.split('.')[:-1])
+            cfg.merge_from_dict({key: value})
+
+
+def _open_none_sections(cfg, parts: List[str]) -> None:
+    """Set the None sections on the path ``parts`` to empty ones (for merge_from_dict)."""
+    from mmengine.config import ConfigDict
+    node = getattr(cfg, '_cfg_dict', cfg)
+    for part in parts:
+        if not isinstance(node, dict) or part not in node:
+            return
+        if node[part] is None:
+            dict.__setitem__(node, part, ConfigDict())
+        node = node[part]
 
 
 def check_cfg_options(cfg, options: Dict[str, object], flag: str = '--cfg-options',
@@ -90,7 +109,7 @@ def _check_key(cfg, key: str, options: dict, runtime: bool) -> str:
                 continue
             return f'{key}: {where} is a list of {len(node)} items, {part!r} is no index of it'
         if node is None:
-            return ''  # a section set to None becomes the new section
+            node = {}  # a section set to None becomes a new one: judged by its type
         if not isinstance(node, dict):
             return f'{key}: {where} is a value ({type(node).__name__}), not a section'
         if part in node:

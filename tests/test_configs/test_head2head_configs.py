@@ -91,6 +91,7 @@ def test_landmark_config_is_the_one_gpu_config_plus_the_spatial_driver_path():
     assert cfg.model.landmark_map.type == 'LandmarkHeatmap'
     assert cfg.model.generator == dict(base.model.generator, cond_channels=8, cond_max_size=256)
     assert cfg.train_dataloader.batch_size == 4
+    assert (cfg.model.landmark_map.size, cfg.model.landmark_map.sigma) == (256, 3.0)
     rest = {k: v for k, v in cfg.model.items() if k not in ('landmark_map', 'generator')}
     assert rest == {k: v for k, v in base.model.items() if k != 'generator'}
 

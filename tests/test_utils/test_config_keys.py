@@ -44,6 +44,23 @@ def test_new_constructor_arguments_and_runtime_keys_are_accepted(cfg):
     assert merged.model.gan_warmup == 2000 and merged.model.mlp.input_norm is True
 
 
+def test_a_section_set_to_none_is_switched_on_by_its_keys():
+    cfg = load_config(CONFIG)
+    cfg.model.pose_augmentation = None
+    merge_cfg_options(cfg, {'model.pose_augmentation.type': 'PoseAugmentation',
+                            'model.pose_augmentation.rotation': 10.0})
+    assert cfg.model.pose_augmentation == dict(type='PoseAugmentation', rotation=10.0)
+    # options apply in order: switched off, then on again
+    merge_cfg_options(cfg, {'model.pose_augmentation': None,
+                            'model.pose_augmentation.prob': 0.5})
+    assert cfg.model.pose_augmentation == dict(prob=0.5)
+    # and a key that its component does not take is still refused
+    cfg.model.pose_augmentation = None
+    with pytest.raises(UserError, match="unknown key 'rotaton'"):
+        merge_cfg_options(cfg, {'model.pose_augmentation.type': 'PoseAugmentation',
+                                'model.pose_augmentation.rotaton': 10.0})
+
+
 class _TakesAnything(nn.Module):
 
     def __init__(self, **kwargs):

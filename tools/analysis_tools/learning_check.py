@@ -14,9 +14,11 @@ settings) until ``--budget`` seconds of training have passed (``TimeBudgetHook``
   the raw generator and its EMA: PSNR and SSIM in the head region (the union of the target's
   and the output's head masks; the whole image too), the landmark distance between output
   and driver (AKD: mean distance of the 68 points over the driver's inter-ocular distance,
-  offline MediaPipe face mesh), mouth opening (inner lips over the inter-ocular distance,
-  and its correlation with the driver's), the driver sensitivity (spread of the outputs
-  over the spread of their targets) and how many outputs are nearest their own target.
+  offline MediaPipe face mesh; over the drivers on which the landmarker finds a face,
+  ``landmarks_kept``, and over all of them, ``akd_all``), mouth opening (inner lips over
+  the inter-ocular distance, and its correlation with the driver's), the driver
+  sensitivity (spread of the outputs over the spread of their targets) and how many
+  outputs are nearest their own target.
 * **stage 2**, reconstruction of the held-out frames from the head synthesised as in
   training (seeded), scored by PSNR / SSIM on the whole image and inside the edited region.
 
@@ -62,6 +64,9 @@ from headswap.utils.cli import UserError, friendly_errors  # noqa: E402
 
 DEFAULT_CONFIGS = {1: 'configs/head2head_aligner.py', 2: 'configs/head2scene_blender.py'}
 INNER_LIP_MID = (62, 66)  # iBUG 68: middle of the upper and lower inner lip
+# the landmarker's score below which it did not find a face on a driver (the data tools'
+# preparation.min_landmark_score: such frames are dropped from prepared data)
+MIN_DRIVER_SCORE = 0.5
 
 
 def parse_args(argv=None):
@@ -223,8 +228,9 @@ class LandmarkScorer:
         from headswap.evaluation.metrics import PoseExpressionError
         self.metric = PoseExpressionError(crop_scale=crop_scale)
 
-    def __call__(self, images: torch.Tensor) -> np.ndarray:
-        return self.metric.landmarks(list(images))[0]
+    def __call__(self, images: torch.Tensor) -> Tuple[np.ndarray, np.ndarray]:
+        """``(N, 68, 2)`` points and the landmarker's ``(N,)`` scores (face found or not)."""
+        return self.metric.landmarks(list(images))
 
     @staticmethod
     def mouth_opening(points: np.ndarray) -> np.ndarray:
@@ -245,8 +251,13 @@ def _corr(a: np.ndarray, b: np.ndarray) -> Optional[float]:
 
 def score_stage1(outputs: torch.Tensor, out_masks: torch.Tensor, targets: torch.Tensor,
                  tgt_masks: torch.Tensor, scorer: Optional[LandmarkScorer],
-                 driver_points: Optional[np.ndarray]) -> dict:
-    """Scores of uint8 ``(N, 3, S, S)`` outputs against their targets and drivers."""
+                 driver_landmarks: Optional[Tuple[np.ndarray, np.ndarray]]) -> dict:
+    """Scores of uint8 ``(N, 3, S, S)`` outputs against their targets and drivers.
+
+    The landmark scores (AKD, mouth opening) count the drivers on which the landmarker
+    finds a face (its score >= ``MIN_DRIVER_SCORE``; ``landmarks_kept``): on a driver it
+    cannot read, the distance to its points says nothing about the output. ``akd_all``
+    is the mean over every driver. Which drivers count depends on the drivers alone."""
     from headswap.models.aligners.diagnostics import driver_sensitivity
     n, size = len(outputs), outputs.shape[-1]
     regions = (out_masks[:, 0] > 0.5) | (tgt_masks[:, 0] > 0.5)
@@ -258,18 +269,25 @@ def score_stage1(outputs: torch.Tensor, out_masks: torch.Tensor, targets: torch.
     nearest = int((dist.argmin(1) == torch.arange(n)).sum())
     sens = float(driver_sensitivity(outputs.float(), targets.float())) if n > 1 else None
     out = dict(psnr_head=float(np.mean(psnr_head)), psnr_whole=float(np.mean(psnr_whole)),
-               ssim_head=float(np.mean(ssim_head)), akd=None, mouth_abs_error=None,
-               mouth_corr=None, driver_sensitivity=sens, own_target_nearest=f'{nearest}/{n}')
+               ssim_head=float(np.mean(ssim_head)), akd=None, akd_all=None, landmarks_kept=None,
+               mouth_abs_error=None, mouth_corr=None, driver_sensitivity=sens,
+               own_target_nearest=f'{nearest}/{n}')
     # each frame's numbers (report.json only): which drivers the means come from
     per_frame = dict(psnr_head=[round(float(v), 3) for v in psnr_head])
     if scorer is not None:
-        points = scorer(outputs)
-        mouth, mouth_driver = scorer.mouth_opening(points), scorer.mouth_opening(driver_points)
+        points = scorer(outputs)[0]
+        driver_points, driver_scores = driver_landmarks
         akd = scorer.akd(points, driver_points, (size, size))
-        out.update(akd=float(np.mean(akd)),
-                   mouth_abs_error=float(np.mean(np.abs(mouth - mouth_driver))),
-                   mouth_corr=_corr(mouth, mouth_driver))
-        per_frame['akd'] = [round(float(v), 4) for v in akd]
+        kept = driver_scores >= MIN_DRIVER_SCORE
+        mouth = scorer.mouth_opening(points[kept])
+        mouth_driver = scorer.mouth_opening(driver_points[kept])
+        if kept.any():
+            out.update(akd=float(np.mean(akd[kept])),
+                       mouth_abs_error=float(np.mean(np.abs(mouth - mouth_driver))),
+                       mouth_corr=_corr(mouth, mouth_driver))
+        out.update(akd_all=float(np.mean(akd)), landmarks_kept=f'{int(kept.sum())}/{n}')
+        per_frame.update(akd=[round(float(v), 4) for v in akd],
+                         driver_landmark_score=[round(float(v), 3) for v in driver_scores])
     out['per_frame'] = per_frame
     return out
 
@@ -350,13 +368,13 @@ def evaluate_stage1(model, cfg, data_root: str, train_ann: str, held_ann: str, k
         scorer = None
     # the drivers' landmarks by the same landmarker as the outputs' (the index's landmarks
     # come from the preparation's detector and model)
-    driver_points = None if scorer is None else scorer(h_imgs)
+    driver_landmarks = None if scorer is None else scorer(h_imgs)
     results = {}
     grids = [h_imgs]
     arrays = dict(driver=h_imgs, target=targets, target_mask=h_masks)
     for name in variants:
         out, masks = outputs[name]
-        results[name] = score_stage1(out, masks, targets, h_masks, scorer, driver_points)
+        results[name] = score_stage1(out, masks, targets, h_masks, scorer, driver_landmarks)
         grids.append(out)
         arrays.update({name: out, f'{name}_mask': masks})
     # the held-out images themselves, to look at or to score again elsewhere
@@ -367,7 +385,7 @@ def evaluate_stage1(model, cfg, data_root: str, train_ann: str, held_ann: str, k
     n = len(held_rows)
     results['mean face'] = score_stage1(mean.expand(n, -1, -1, -1),
                                         mean_mask.expand(n, -1, -1, -1), targets, h_masks,
-                                        scorer, driver_points)
+                                        scorer, driver_landmarks)
     # an oracle ceiling, not a model: the training frame of the same video closest to each
     # held-out target (chosen by looking at the target); a perfect memoriser of the training
     # frames that picks the right one for every driver scores this
@@ -377,17 +395,17 @@ def evaluate_stage1(model, cfg, data_root: str, train_ann: str, held_ann: str, k
         err = (train_targets[pool].float() - targets[i:i + 1].float()).pow(2).mean((1, 2, 3))
         nearest.append(pool[int(err.argmin())])
     results['nearest train frame (oracle)'] = score_stage1(
-        train_targets[nearest], tr_masks[nearest], targets, h_masks, scorer, driver_points)
+        train_targets[nearest], tr_masks[nearest], targets, h_masks, scorer, driver_landmarks)
     grids += [targets, mean.expand(n, -1, -1, -1), train_targets[nearest]]
     save_grid(grids, osp.join(out_dir, 'stage1_held_out.png'), tile,
               ['driver', *variants, 'target', 'mean face', 'nearest train'])
     # training drivers: reenacted from other training frames (memorised or not)
     seen_targets, seen_masks = train_targets[seen], tr_masks[seen]
-    seen_points = None if scorer is None else scorer(tr_imgs[seen])
+    seen_landmarks = None if scorer is None else scorer(tr_imgs[seen])
     for name in variants:
         out, masks = seen_outputs[name]
         results[f'{name}, training drivers'] = score_stage1(out, masks, seen_targets,
-                                                            seen_masks, scorer, seen_points)
+                                                            seen_masks, scorer, seen_landmarks)
     save_grid([tr_imgs[seen], *(seen_outputs[name][0] for name in variants), seen_targets],
               osp.join(out_dir, 'stage1_training_drivers.png'), tile,
               ['driver', *variants, 'target'])

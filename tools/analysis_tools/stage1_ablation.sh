@@ -30,7 +30,11 @@
 #   gn-in-nogeo-lmk-head  gn-in-nogeo-lmk with reconstruct='head'
 #   gn-in-nogeo-lmk-b4    gn-in-nogeo-lmk with 4 samples per step
 #   gn-in-nogeo-lmk-b4-256  gn-in-nogeo-lmk-b4 with the maps up to the 256-px block (the
-#                setting of the *-lmk config; the variants above stop at 128 px)
+#                variants above stop at 128 px)
+#   gn-in-nogeo-lmk-b4-256-map256  gn-in-nogeo-lmk-b4-256 with the maps drawn at 256x256,
+#                sigma 3 (the setting of the *-lmk config)
+#   gn-in-nogeo-lmk-b4-256-pose  gn-in-nogeo-lmk-b4-256 + PoseAugmentation (driver, target,
+#                mask and landmarks moved by one affine, in half of the samples)
 # WARMUP=N sets the warm-up of the *-warmup variants (default 2000 iterations).
 # CONFIG=... picks another base config (e.g. the tiny one on a CPU).
 # Extra options for every variant: ARGS="--amp ..." (learning_check.py arguments), e.g.
@@ -79,6 +83,8 @@ options() {
     gn-in-nogeo-lmk-head) echo "${GN_IN_WARMUP[@]} ${NO_GEO[@]} ${LMK[@]} model.reconstruct=head" ;;
     gn-in-nogeo-lmk-b4) echo "${GN_IN_WARMUP[@]} ${NO_GEO[@]} ${LMK[@]} train_dataloader.batch_size=4" ;;
     gn-in-nogeo-lmk-b4-256) echo "${GN_IN_WARMUP[@]} ${NO_GEO[@]} ${LMK[@]} train_dataloader.batch_size=4 model.generator.cond_max_size=256" ;;
+    gn-in-nogeo-lmk-b4-256-map256) echo "$(options gn-in-nogeo-lmk-b4-256) model.landmark_map.size=256 model.landmark_map.sigma=3.0" ;;
+    gn-in-nogeo-lmk-b4-256-pose) echo "$(options gn-in-nogeo-lmk-b4-256) model.pose_augmentation.type=PoseAugmentation model.pose_augmentation.rotation=10.0 model.pose_augmentation.prob=0.5" ;;
     gn-in-pose) echo "${POSE[@]} ${GN[@]} model.reconstruct=frame model.mlp.input_norm=True model.gan_warmup=$WARMUP" ;;
     gn-nosnmlp-warmup) echo "${PAPER_AUG[@]} ${GN[@]} model.mlp.spectral_norm=False model.gan_warmup=$WARMUP" ;;
     *) echo "unknown variant $1" >&2; return 1 ;;

@@ -4,6 +4,7 @@ import json
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from tests.conftest import run_tool
 
@@ -39,7 +40,10 @@ def test_learning_check_reports_both_stages_against_trivial_baselines(tmp_path):
         assert 5 < row['psnr_whole'] < 60 and 0 <= row['ssim_head'] <= 1
         assert row['akd'] is not None and row['akd'] > 0  # the offline landmarker ran
         frames = row['per_frame']  # the means come from these (report.json only)
-        assert row['akd'] == pytest.approx(np.mean(frames['akd']), abs=1e-3)
+        assert row['akd_all'] == pytest.approx(np.mean(frames['akd']), abs=1e-3)
+        kept = np.array(frames['driver_landmark_score']) >= 0.5
+        assert row['landmarks_kept'] == f'{kept.sum()}/{len(kept)}'
+        assert row['akd'] == pytest.approx(np.mean(np.array(frames['akd'])[kept]), abs=1e-3)
         assert row['psnr_head'] == pytest.approx(np.mean(frames['psnr_head']), abs=1e-2)
     assert 'per_frame' not in proc.stdout
     for row in s2['results'].values():
@@ -63,3 +67,47 @@ def test_learning_check_bad_data_root_is_one_line(tmp_path):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and 'index.json: no such file' in lines[0], proc.stderr
+
+
+class _StubScorer:
+    """Landmarks from a table: the output with value v gets points v (score 1)."""
+
+    def __init__(self):
+        from tests.test_tools.tool_loader import load_tool
+        self.lc = load_tool('tools/analysis_tools/learning_check.py')
+
+    def __call__(self, images):
+        pts = np.stack([np.full((68, 2), float(img[0, 0, 0])) for img in images])
+        pts[:, 36, 0] -= 10  # outer eye corners 20 px apart: inter-ocular distance 20
+        pts[:, 45, 0] += 10
+        return pts, np.ones(len(images))
+
+    def akd(self, pred, driver, size):
+        return np.abs(pred - driver).mean((1, 2)) / 20
+
+    def mouth_opening(self, points):
+        return np.zeros(len(points))
+
+
+def test_akd_counts_the_drivers_the_landmarker_can_read():
+    """AKD is the mean over drivers whose landmark score is >= 0.5; akd_all over all of them.
+    The rule depends on the drivers only: an output whose points are far off on a readable
+    driver still counts."""
+    scorer = _StubScorer()
+    n = 4
+    outputs = torch.zeros(n, 3, 16, 16, dtype=torch.uint8)
+    outputs[:, :, 0, 0] = torch.tensor([10, 10, 50, 10]).view(n, 1)  # third: off by 40
+    driver_points = np.stack([np.full((68, 2), 10.0)] * n)
+    driver_points[:, 36, 0] -= 10
+    driver_points[:, 45, 0] += 10
+    driver_points[1] += 200  # unreadable driver: its points are wherever
+    scores = np.array([1.0, 0.05, 0.9, 0.5])
+    masks = torch.ones(n, 1, 16, 16)
+    row = scorer.lc.score_stage1(outputs, masks, outputs.clone(), masks, scorer,
+                                 (driver_points, scores))
+    per = row['per_frame']['akd']
+    assert row['landmarks_kept'] == '3/4'
+    assert row['akd'] == pytest.approx(np.mean([per[0], per[2], per[3]]))
+    assert row['akd'] > 0.5  # the far-off output on a readable driver counts
+    assert row['akd_all'] == pytest.approx(np.mean(per)) and row['akd_all'] > row['akd']
+    assert row['per_frame']['driver_landmark_score'] == [1.0, 0.05, 0.9, 0.5]
