@@ -50,7 +50,7 @@ def _open_none_sections(cfg, parts: List[str]) -> None:
         if not isinstance(node, dict) or part not in node:
             return
         if node[part] is None:
-            dict.__setitem__(node, part, ConfigDict())
+            node[part] = ConfigDict()
         node = node[part]
 
 

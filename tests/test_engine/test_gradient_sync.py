@@ -23,8 +23,9 @@ from mmengine.model import is_model_wrapper
 
 from headswap.engine.model_wrappers import (GradientAllReduce, GradientSyncDataParallel,
                                             SeparateDistributedDataParallel)
-from headswap.registry import MODEL_WRAPPERS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS
+from headswap.registry import MODEL_WRAPPERS, MODELS
 from tests.synthetic_head2head import SyntheticHead2HeadDataset
+from tests.test_models.test_aligners.test_head2head_aligner import optim_for
 
 TINY = 'configs/head2head/head2head_aligner_tiny_1xb2-1k_sample-32.py'
 STEPS = 3
@@ -87,10 +88,7 @@ def _train(cfg, run: str, rank: int) -> dict:
                                            find_unused_parameters=False)
         if run == 'no_sync':
             model.grad_sync = None
-    optim = dict(copy.deepcopy(cfg.optim_wrapper))
-    constructor = optim.pop('constructor')
-    optim = OPTIM_WRAPPER_CONSTRUCTORS.build(
-        dict(type=constructor, optim_wrapper_cfg=optim))(wrapped)
+    optim = optim_for(cfg, wrapped)
     data = [_batch(rank, step) for step in range(STEPS)]
     torch.manual_seed(100 + rank)  # the driver augmentation's draws
     for d in data:

@@ -60,13 +60,14 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from headswap.face.quality import PREPARATION_THRESHOLDS  # noqa: E402
 from headswap.utils.cli import UserError, friendly_errors  # noqa: E402
 
 DEFAULT_CONFIGS = {1: 'configs/head2head_aligner.py', 2: 'configs/head2scene_blender.py'}
 INNER_LIP_MID = (62, 66)  # iBUG 68: middle of the upper and lower inner lip
-# the landmarker's score below which it did not find a face on a driver (the data tools'
-# preparation.min_landmark_score: such frames are dropped from prepared data)
-MIN_DRIVER_SCORE = 0.5
+# the landmarker's score below which it did not find a face on a driver: the data tools'
+# preparation.min_landmark_score (such frames are dropped from prepared data)
+MIN_DRIVER_SCORE = PREPARATION_THRESHOLDS['min_landmark_score']
 
 
 def parse_args(argv=None):
@@ -279,9 +280,9 @@ def score_stage1(outputs: torch.Tensor, out_masks: torch.Tensor, targets: torch.
         driver_points, driver_scores = driver_landmarks
         akd = scorer.akd(points, driver_points, (size, size))
         kept = driver_scores >= MIN_DRIVER_SCORE
-        mouth = scorer.mouth_opening(points[kept])
-        mouth_driver = scorer.mouth_opening(driver_points[kept])
         if kept.any():
+            mouth = scorer.mouth_opening(points[kept])
+            mouth_driver = scorer.mouth_opening(driver_points[kept])
             out.update(akd=float(np.mean(akd[kept])),
                        mouth_abs_error=float(np.mean(np.abs(mouth - mouth_driver))),
                        mouth_corr=_corr(mouth, mouth_driver))

@@ -7,8 +7,9 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
 from headswap.models.generators import IBUG68_PARTS, LandmarkHeatmap, LPDGenerator
-from headswap.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
+from headswap.registry import MODELS
 from tests.synthetic_head2head import SyntheticHead2HeadDataset
+from tests.test_models.test_aligners.test_head2head_aligner import optim_for
 
 TINY_CONFIG = 'configs/head2head/head2head_aligner_tiny_1xb2-1k_sample-32.py'
 
@@ -77,9 +78,7 @@ def test_preprocessor_normalises_the_drivers_landmarks(cfg):
 def test_aligner_trains_and_follows_the_landmarks(cfg):
     torch.manual_seed(0)
     model = MODELS.build(copy.deepcopy(cfg.model)).train()
-    optim = dict(copy.deepcopy(cfg.optim_wrapper))
-    wrappers = OPTIM_WRAPPER_CONSTRUCTORS.build(
-        dict(type=optim.pop('constructor'), optim_wrapper_cfg=optim))(model)
+    wrappers = optim_for(cfg, model)
     before = {k: v.clone() for k, v in model.generator.cond_convs.state_dict().items()}
     log = model.train_step(_batch(), wrappers)
     assert all(torch.isfinite(v) for v in log.values()) and log['skipped_updates'] == 0
@@ -118,9 +117,7 @@ def test_pose_augmentation_moves_the_landmarks_the_generator_sees(cfg, rotation)
                                        translation=0.1 if rotation else 0.0)
     torch.manual_seed(0)
     model = MODELS.build(model_cfg).train()
-    optim = dict(copy.deepcopy(cfg.optim_wrapper))
-    wrappers = OPTIM_WRAPPER_CONSTRUCTORS.build(
-        dict(type=optim.pop('constructor'), optim_wrapper_cfg=optim))(model)
+    wrappers = optim_for(cfg, model)
     seen = []
     model.landmark_map.register_forward_hook(lambda m, args, out: seen.append(args[0].clone()))
     data = _batch()
