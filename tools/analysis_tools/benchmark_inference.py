@@ -251,17 +251,13 @@ def run_one(inf, args, clip: str, warmup: str, precision: str, mode: str, out_di
     return row
 
 
-# host-side work that decides whether a GPU stage is launch-bound
-_LAUNCHES = ('cudaLaunchKernel', 'cuLaunchKernel', 'cudaLaunchKernelExC', 'cudaGraphLaunch')
-_SYNCS = ('cudaStreamSynchronize', 'cudaDeviceSynchronize', 'cudaEventSynchronize')
-_CASTS = ('aten::_to_copy', )
-
-
 def profile_run(inf, clip: str, out_path: str, precision: str, mode: str,
                 out_dir: str) -> dict:
     """One more pass over ``clip`` under torch.profiler: writes the operator tables to
     ``out_path`` and returns host-side counts per frame."""
     from torch.profiler import ProfilerActivity, profile
+
+    from headswap.utils.profiling import profile_summary, write_profile_tables
     cuda = inf.device.type == 'cuda'
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
     with profile(activities=activities) as prof:
@@ -271,33 +267,21 @@ def profile_run(inf, clip: str, out_path: str, precision: str, mode: str,
     if not done['swapped']:
         raise RuntimeError(f'profiled run swapped no frame: {done["error"]}')
     frames = done['frames']
-    events = prof.key_averages()
-
-    def count(names) -> int:
-        return sum(e.count for e in events if e.key in names)
-
-    aten = [e for e in events if e.key.startswith('aten::')]
-    summary = dict(
-        operators=round(sum(e.count for e in aten) / frames, 1),
-        operator_cpu_ms=round(sum(e.self_cpu_time_total for e in aten) / 1000 / frames, 2),
-        launches=round(count(_LAUNCHES) / frames, 1), casts=round(count(_CASTS) / frames, 1),
-        syncs=round(count(_SYNCS) / frames, 2))
-    with open(out_path, 'w') as f:
-        f.write(f'{precision} {mode}, {frames} frames: {json.dumps(summary)}\n\n')
-        f.write(events.table(sort_by='self_cpu_time_total', row_limit=30) + '\n')
-        if cuda:
-            f.write(events.table(sort_by='self_cuda_time_total', row_limit=30) + '\n')
+    summary = profile_summary(prof, frames)
+    write_profile_tables(prof, out_path,
+                         f'{precision} {mode}, {frames} frames: {json.dumps(summary)}')
     return summary
 
 
 def print_profile(rows: List[dict]) -> None:
     print('| precision | mode | aten operators | their host ms | kernel launches | casts '
-          '| host syncs |  (per frame, torch.profiler)')
-    print('|' + ' --- |' * 7)
+          '| host syncs | host ms waiting | GPU kernel ms |  (per frame, torch.profiler)')
+    print('|' + ' --- |' * 9)
     for r in rows:
         p = r['profile']
         print(f'| {r["precision"]} | {r["mode"]} | {p["operators"]} | {p["operator_cpu_ms"]} '
-              f'| {p["launches"]} | {p["casts"]} | {p["syncs"]} |')
+              f'| {p["launches"]} | {p["casts"]} | {p["syncs"]} | {p["sync_wait_ms"]} '
+              f'| {p["gpu_kernel_ms"]} |')
 
 
 def print_table(rows: List[dict], baseline: dict, target_fps: Optional[float]) -> None:

@@ -15,6 +15,9 @@
 #                landmark config's (batch 4, bf16, CUDA graphs) + its loss curves
 #   preparation-720p  synthetic 720p talking-head clips on CUDA: 0 and $PREP_WORKERS workers,
 #                the old behaviour (io_threads=0, frame_cache_mb=0) vs the defaults
+#   trainloop    the landmark config through the Runner on the bundled sample: the logged
+#                values read after every iteration (the path before) vs the config's deferred
+#                reads and device-side skips (benchmark_train_loop.py; PROFILE=1: profiled)
 #   flex         the flex warping backend's warm-up, in two processes one after the other
 #                (the second shows what Inductor's on-disk caches save)
 #   gsync        the landmark config through tools/dist_train.sh on $GPUS GPUs: CUDA graphs
@@ -89,6 +92,11 @@ for group in "$@"; do
         done ;;
     aligner)
         run aligner "${ALIGNER_TIMEOUT:-240}" "$PY" "$DIR/tools/analysis_tools/benchmark_aligner.py" ;;
+    trainloop)
+        run trainloop "${TRAINLOOP_TIMEOUT:-420}" "$PY" \
+            "$DIR/tools/analysis_tools/benchmark_train_loop.py" --config "$DIR/$LMK_CONFIG" \
+            --amp --random-weights --data-root "$DIR/data/sample" --out "$OUT/trainloop.json" \
+            ${PROFILE:+--profile "$OUT/trainloop-profile"} ;;
     aligner-default)
         run aligner-default "${ALIGNER_TIMEOUT:-240}" "$PY" \
             "$DIR/tools/analysis_tools/benchmark_aligner.py" --batch-size 1 --num-sources 4 \

@@ -95,6 +95,10 @@ def parse_args(argv=None):
     p.add_argument('--cfg-options2', nargs='+', action=DictAction, default={},
                    help='overrides of the stage-2 config')
     p.add_argument('--tile', type=int, default=192, help='side of a grid tile in pixels')
+    p.add_argument('--train-only', action='store_true',
+                   help='stop after training (its checkpoint is in OUT/stage*/); evaluate '
+                   'later with the same arguments plus --cfg-options1 resume=True --budget 1 '
+                   '(a 10-minute training when one command may run 10 minutes)')
     return p.parse_args(argv)
 
 
@@ -166,11 +170,12 @@ def load_frames(data_root: str, rows: Sequence[dict], size: int
 FROZEN_WEIGHTS = ('vgg', 'identity_encoder')
 
 
-def train_stage(config: str, ann_file: str, data_root: str, work_dir: str, budget: float,
-                amp: bool, seed: int, cfg_options: dict, random_weights: bool = False,
-                flag: str = '--cfg-options'):
-    """Train ``config`` on ``ann_file`` for ``budget`` seconds; returns (model, cfg, stats)."""
-    from headswap.utils.config import apply_precision, build_runner, load_config
+def training_config(config: str, ann_file: str, data_root: str, work_dir: str, amp: bool,
+                    seed: int, cfg_options: dict, random_weights: bool = False,
+                    flag: str = '--cfg-options'):
+    """``config`` set up to train on ``ann_file`` with no validation, test or regular
+    checkpoints, and no iteration limit (the caller adds one, or a ``TimeBudgetHook``)."""
+    from headswap.utils.config import apply_precision, load_config
     from headswap.utils.config_keys import merge_cfg_options
     cfg = load_config(config)
     if random_weights:
@@ -189,9 +194,19 @@ def train_stage(config: str, ann_file: str, data_root: str, work_dir: str, budge
                 'test_evaluator'):
         cfg[key] = None
     cfg.default_hooks.checkpoint.interval = 10**9
+    cfg.randomness = dict(seed=seed, diff_rank_seed=False, deterministic=False)
+    return cfg
+
+
+def train_stage(config: str, ann_file: str, data_root: str, work_dir: str, budget: float,
+                amp: bool, seed: int, cfg_options: dict, random_weights: bool = False,
+                flag: str = '--cfg-options'):
+    """Train ``config`` on ``ann_file`` for ``budget`` seconds; returns (model, cfg, stats)."""
+    from headswap.utils.config import build_runner
+    cfg = training_config(config, ann_file, data_root, work_dir, amp, seed, cfg_options,
+                          random_weights, flag)
     cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
         dict(type='TimeBudgetHook', seconds=budget)]
-    cfg.randomness = dict(seed=seed, diff_rank_seed=False, deterministic=False)
     runner = build_runner(cfg)
     start = time.perf_counter()
     model = runner.train()
@@ -559,6 +574,11 @@ def run(args) -> dict:
         model, cfg, stats = train_stage(config, train_ann, args.data_root, work_dir,
                                         args.budget, args.amp, args.seed, options,
                                         args.random_weights, f'--cfg-options{stage}')
+        if args.train_only:
+            _log(f'stage {stage}: {stats["iterations"]} iterations ({stats["iters_per_s"]} '
+                 f'it/s); not evaluated (--train-only)')
+            report[f'stage{stage}'] = dict(config=config, options=options, train=stats)
+            continue
         _log(f'stage {stage}: {stats["iterations"]} iterations; evaluating')
         with _eval_mode(args.amp, next(model.parameters()).device):
             if stage == 1:
@@ -621,6 +641,8 @@ def main(argv=None) -> int:
     os.makedirs(args.out, exist_ok=True)
     with open(osp.join(args.out, 'report.json'), 'w') as f:
         json.dump(report, f, indent=1)
+    if args.train_only:
+        return 0
     text = markdown(report)
     with open(osp.join(args.out, 'report.md'), 'w') as f:
         f.write(text + '\n')

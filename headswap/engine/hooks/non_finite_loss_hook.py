@@ -51,18 +51,55 @@ class NonFiniteLossHook(Hook):
     Then :class:`NonFiniteLossError` is raised, naming the iteration and the
     loss terms, so the run ends with a non-zero exit status.
 
+    Reading a GPU value makes the host wait for the iteration; with ``interval > 1`` the
+    hook only keeps, on the device, which losses were not finite, and reads that every
+    ``interval`` iterations: it then stops at the end of the window that had the bad
+    value (named ``within iterations A-B``), the checkpoint holds the weights after B
+    (the non-finite updates skipped, the others applied), and a non-finite value in the
+    last, unfinished window is logged as an error when training ends.
+
     Args:
         prefix: Which logged values are losses.
+        interval: Iterations between two reads (1: after every iteration).
     """
 
     priority = 'LOW'  # after the logger, so the bad values are logged first
 
-    def __init__(self, prefix: str = 'loss'):
-        self.prefix = prefix
+    def __init__(self, prefix: str = 'loss', interval: int = 1):
+        if interval < 1:
+            raise ValueError(f'NonFiniteLossHook: interval must be >= 1, got {interval}')
+        self.prefix, self.interval = prefix, int(interval)
+        self._flags: Dict[str, torch.Tensor] = {}  # key -> "was not finite" (device bool)
+
+    def _keep(self, outputs: Optional[dict]) -> None:
+        for key, value in (outputs or {}).items():
+            if key.startswith(self.prefix):
+                bad = torch.logical_not(torch.isfinite(torch.as_tensor(value).detach()).all())
+                flag = self._flags.get(key)
+                self._flags[key] = bad if flag is None else flag | bad
+
+    def _read(self) -> Dict[str, str]:
+        flags, self._flags = self._flags, {}
+        if not flags:
+            return {}
+        read = torch.stack([f.cpu() for f in flags.values()]).tolist()
+        return {k: 'not finite' for k, b in zip(flags, read) if b}
+
+    def after_train(self, runner) -> None:
+        bad = self._read()
+        if bad:
+            runner.logger.error(f'non-finite loss within the last {self.interval} iterations '
+                                f'of training ({", ".join(bad)}); those updates were skipped')
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs: Optional[dict] = None) -> None:
-        bad = _non_finite(outputs, self.prefix)
+        if self.interval == 1:
+            bad = _non_finite(outputs, self.prefix)
+        else:
+            self._keep(outputs)
+            if (runner.iter + 1) % self.interval:
+                return
+            bad = self._read()
         if dist.get_world_size() > 1:
             flag = torch.tensor(float(bool(bad)))
             dist.all_reduce(flag)
@@ -74,6 +111,8 @@ class NonFiniteLossHook(Hook):
             return
 
         iteration = runner.iter + 1
+        where = (f'iteration {iteration}' if self.interval == 1 else
+                 f'iterations {iteration - self.interval + 1}-{iteration}')
         terms = ', '.join(f'{k}={v}' for k, v in bad.items())
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         if _state_is_finite(model):
@@ -91,6 +130,7 @@ class NonFiniteLossHook(Hook):
             last = runner.message_hub.get_info('last_ckpt')
             action = ('the weights are not finite, so no checkpoint was saved; resume from '
                       f'the last regular checkpoint ({last or "none saved yet"})')
-        msg = f'non-finite loss at iteration {iteration}: {terms}; {action}'
+        msg = f'non-finite loss {"at" if self.interval == 1 else "within"} {where}: {terms}; ' \
+            f'{action}'
         runner.logger.error(msg)
         raise NonFiniteLossError(msg)

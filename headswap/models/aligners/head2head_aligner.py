@@ -8,9 +8,8 @@ from mmengine.optim import OptimWrapper, OptimWrapperDict
 from headswap.registry import MODELS
 from headswap.structures import HeadSwapDataSample
 from headswap.structures.pixels import to_uint8 as _to_uint8
-from ..base_models import TwoPlayerGAN
+from ..base_models import TwoPlayerGAN, count_skipped, take_ema_weights
 from ..base_models import build_module as _build
-from ..base_models import take_ema_weights
 from ..base_models import unwrap as _unwrap
 from ..layers import ForeachExponentialMovingAverage
 from .aligner_losses import ADVERSARIAL_TERMS, AlignerLosses
@@ -364,13 +363,13 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
                                  None if self.diagnostics is None else
                                  lambda: norms.update(grad_norms(self, self.generator_modules)))
 
-        if self.ema is not None and g_applied:
-            self.ema.update_parameters(self._generator_side())
+        if self.ema is not None:  # not when skipped (on the host, or masked on the device)
+            self.ema.update_parameters(self._generator_side(), applied=g_applied)
 
         # graph outputs are buffers the next replay overwrites: hand out copies
         log = {k: v.detach() if graphs is None else v.detach().clone()
                for k, v in {**g_out, **d_out}.items()}
-        log['skipped_updates'] = torch.tensor(float(not d_applied) + float(not g_applied))
+        log['skipped_updates'] = count_skipped(d_applied, g_applied)
         if self.diagnostics is not None:
             # copies: graph outputs are overwritten by the next replay
             self.diagnostics.add(fake, real, adain_params.to(torch.float32, copy=True))

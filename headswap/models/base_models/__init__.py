@@ -1,3 +1,5 @@
-from .two_player_gan import TwoPlayerGAN, build_module, grads_finite, take_ema_weights, unwrap
+from .two_player_gan import (Applied, TwoPlayerGAN, build_module, count_skipped, grads_finite,
+                             skips_on_device, take_ema_weights, unwrap)
 
-__all__ = ['TwoPlayerGAN', 'build_module', 'unwrap', 'grads_finite', 'take_ema_weights']
+__all__ = ['TwoPlayerGAN', 'build_module', 'unwrap', 'grads_finite', 'take_ema_weights',
+           'skips_on_device', 'count_skipped', 'Applied']

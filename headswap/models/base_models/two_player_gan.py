@@ -8,7 +8,10 @@ Head2SceneBlender (stage 2); each stage keeps its own forward, losses and ``trai
   gradients, eval mode so spectral norm does no power iteration), restored afterwards;
 * :meth:`_update`: backward and step of one optimizer wrapper; with ``skip_non_finite`` the
   step is skipped (and the gradients dropped) when they are not finite, and the caller learns
-  whether it was applied (AMP wrappers skip through their loss scaler). Under
+  whether it was applied (AMP wrappers skip through their loss scaler). With a fused
+  optimizer (``optimizer=dict(type='Adam', fused=True)``) the check stays on the device: the
+  optimizer's kernel skips the step itself, as under a ``GradScaler``, and the caller gets a
+  0-d tensor instead of a bool, so a training step need not wait for the GPU. Under
   ``GradientSyncDataParallel`` (several GPUs without DDP, for CUDA graphs) it averages the
   gradients over the ranks through ``grad_sync`` before the check, so every rank sees the
   same gradients and skips or steps alike;
@@ -29,7 +32,12 @@ from mmengine.optim import AmpOptimWrapper, OptimWrapper
 
 from headswap.registry import MODELS
 
-__all__ = ['TwoPlayerGAN', 'build_module', 'unwrap', 'grads_finite']
+__all__ = ['TwoPlayerGAN', 'build_module', 'unwrap', 'grads_finite', 'skips_on_device',
+           'count_skipped', 'Applied']
+
+#: Whether an update was applied: a bool read on the host, or a 0-d float tensor (1 or 0)
+#: on the device when the optimizer skipped a non-finite step itself (:func:`skips_on_device`)
+Applied = Union[bool, torch.Tensor]
 
 
 def build_module(cfg: Optional[Union[dict, nn.Module]]) -> Optional[nn.Module]:
@@ -51,6 +59,34 @@ def grads_finite(optimizer: torch.optim.Optimizer) -> bool:
     if not grads:
         return True
     return bool(torch.isfinite(torch.nn.utils.get_total_norm(grads, float('inf'))).item())
+
+
+def _non_finite_flag(optimizer: torch.optim.Optimizer) -> Optional[torch.Tensor]:
+    """0-d float tensor on the gradients' device: 1 where some gradient is not finite (no
+    sync); None without gradients."""
+    grads = [p.grad for group in optimizer.param_groups for p in group['params']
+             if p.grad is not None]
+    if not grads:
+        return None
+    norm = torch.nn.utils.get_total_norm(grads, float('inf'))
+    return torch.logical_not(torch.isfinite(norm)).to(torch.float32)
+
+
+def skips_on_device(optimizer: torch.optim.Optimizer) -> bool:
+    """Whether ``optimizer`` can skip a step on a device-side flag (``found_inf``, as
+    ``torch.amp.GradScaler`` drives it): torch's fused Adam, AdamW and SGD."""
+    return bool(getattr(optimizer, '_step_supports_amp_scaling', False)
+                and optimizer.defaults.get('fused'))
+
+
+def count_skipped(*applied: Applied) -> torch.Tensor:
+    """How many of the updates were skipped, as a 0-d float tensor (on the device when one
+    was decided there; read without a sync)."""
+    flags = [a for a in applied if isinstance(a, torch.Tensor)]
+    host = float(sum(not a for a in applied if not isinstance(a, torch.Tensor)))
+    if not flags:
+        return torch.tensor(host)
+    return len(flags) + host - torch.stack(flags).sum()
 
 
 def take_ema_weights(module: nn.Module, state_dict: dict, prefix: str, *args) -> None:
@@ -97,14 +133,16 @@ class TwoPlayerGAN(BaseModel):
 
     def _update(self, wrapper: OptimWrapper, loss: torch.Tensor,
                 inspect: Optional[Callable[[], None]] = None,
-                skip_non_finite: bool = True) -> bool:
+                skip_non_finite: bool = True) -> Applied:
         """Backward and step; skip the step when the gradients are not finite.
 
         With ``grad_sync`` set, the gradients of ``wrapper``'s parameters are averaged over
         the ranks right after the backward that completes an update (once per accumulation
         window). ``inspect`` is called between backward and step (gradients are there).
-        Returns whether the update was applied (or is still accumulating). With
-        ``skip_non_finite=False`` and no ``grad_sync`` this is ``wrapper.update_params(loss)``.
+        Returns whether the update was applied (or is still accumulating): a bool, or, when
+        the optimizer checks on the device (:func:`skips_on_device`), a 0-d float tensor,
+        1 or 0, that nothing waits for. With ``skip_non_finite=False`` and no
+        ``grad_sync`` this is ``wrapper.update_params(loss)``.
         """
         wrapper.backward(wrapper.scale_loss(loss))
         updating = wrapper.should_update()
@@ -115,13 +153,25 @@ class TwoPlayerGAN(BaseModel):
             inspect()
         if not updating:
             return True
+        optimizer = wrapper.optimizer
         # an AMP wrapper's loss scaler already skips non-finite steps
-        finite = not skip_non_finite or isinstance(wrapper, AmpOptimWrapper) \
-            or grads_finite(wrapper.optimizer)
-        if finite:
+        if not skip_non_finite or isinstance(wrapper, AmpOptimWrapper):
+            applied: Applied = True
             wrapper.step()
+        elif skips_on_device(optimizer):
+            found_inf = _non_finite_flag(optimizer)
+            optimizer.grad_scale, optimizer.found_inf = None, found_inf
+            try:
+                wrapper.step()
+            finally:
+                del optimizer.grad_scale, optimizer.found_inf
+            applied = True if found_inf is None else 1 - found_inf
+        else:
+            applied = grads_finite(optimizer)
+            if applied:
+                wrapper.step()
         wrapper.zero_grad()
-        return finite
+        return applied
 
     @torch.no_grad()
     def val_step(self, data: Union[dict, tuple, list]) -> list:

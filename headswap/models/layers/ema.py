@@ -1,5 +1,5 @@
 from collections import defaultdict
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 import torch.nn as nn
@@ -22,6 +22,11 @@ class ForeachExponentialMovingAverage(ExponentialMovingAverage):
     average follows the weights closely early in training (a checkpoint of iteration
     1,000 is evaluated with weights of about iteration 1,000, not half its random
     start) and settles at ``momentum``. None: a constant ``momentum``.
+
+    ``update_parameters(model, applied)``: whether the optimizer step before it was applied
+    (:meth:`TwoPlayerGAN._update`). False: no update at all. A 0-d tensor, 1 or 0, on the
+    parameters' device (decided on the device): 0 leaves the average as it was, without a
+    GPU->host sync; the step counter advances either way.
     """
 
     _host_steps: Optional[int] = None
@@ -42,7 +47,12 @@ class ForeachExponentialMovingAverage(ExponentialMovingAverage):
         return max(self.momentum, self.gamma / (self.gamma + steps))
 
     @torch.no_grad()
-    def update_parameters(self, model: nn.Module) -> None:
+    def update_parameters(self, model: nn.Module,
+                          applied: Union[bool, torch.Tensor] = True) -> None:
+        if applied is False:
+            return
+        if not isinstance(applied, torch.Tensor):
+            applied = None
         if self._host_steps is None:  # once: after construction or loading a checkpoint
             self._host_steps = int(self.steps)
         steps = self._host_steps
@@ -57,8 +67,13 @@ class ForeachExponentialMovingAverage(ExponentialMovingAverage):
             for avg, cur in groups.values():
                 if steps == 0:
                     torch._foreach_copy_(avg, cur)
-                else:
+                elif applied is None:
                     torch._foreach_lerp_(avg, cur, self.momentum_at(steps))
+                else:  # avg += momentum * applied * (cur - avg), all on the device
+                    delta = torch._foreach_sub(cur, avg)
+                    torch._foreach_mul_(delta, applied.to(avg[0].device, torch.float32)
+                                        * self.momentum_at(steps))
+                    torch._foreach_add_(avg, delta)
         if not self.update_buffers:
             pairs = list(zip(self.module.buffers(), model.buffers()))
             if pairs:

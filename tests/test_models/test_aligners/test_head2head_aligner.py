@@ -129,6 +129,64 @@ def test_non_finite_update_is_skipped(cfg):
     assert all(torch.isfinite(v).all() for v in g_after.values() if v.is_floating_point())
 
 
+def fused(cfg):
+    """``cfg`` with fused Adam for both players: the non-finite check stays on the device."""
+    cfg = copy.deepcopy(cfg)
+    for part in ('generator', 'discriminator'):
+        cfg.optim_wrapper[part].optimizer.fused = True
+    return cfg
+
+
+def test_fused_optimizer_skips_non_finite_update_on_the_device(cfg):
+    """The same outcome as the host check: the bad generator update and its EMA update are
+    left out, the good D update goes through; what says so is a tensor, not a bool."""
+    cfg = fused(cfg)
+    model = build(cfg).train()
+    optim = optim_for(cfg, model)
+    model.train_step(batch(), optim)  # finite: the EMA has started, Adam has a step
+    model.losses['l1'].loss_weight = float('nan')
+    g_before, d_before = state(model._generator_side()), state(model.discriminator)
+    ema_before = {k: v.clone() for k, v in model.ema.module.named_parameters()}
+    log = model.train_step(batch(seed=1), optim)
+    assert isinstance(log['skipped_updates'], torch.Tensor) and log['skipped_updates'] == 1
+    assert torch.isnan(log['loss_l1'])
+    params = {n for n, _ in model._generator_side().named_parameters()}
+    g_after = state(model._generator_side())
+    assert all(torch.equal(g_before[k], g_after[k]) for k in g_before if k in params)
+    # the averaged weights stay; buffers (spectral-norm vectors) follow the live model
+    assert all(torch.equal(ema_before[k], v) for k, v in model.ema.module.named_parameters())
+    assert not same(d_before, state(model.discriminator))
+    steps = {int(s['step']) for s in optim['generator'].optimizer.state.values()}
+    assert steps == {1}  # Adam's step count is not advanced by the skipped step either
+    assert optim['generator'].optimizer.state and not hasattr(
+        optim['generator'].optimizer, 'found_inf')  # the flag does not outlive the step
+
+
+def test_fused_optimizer_trains_like_the_host_check(cfg, monkeypatch):
+    """Finite steps: the device flag changes nothing against the same fused Adam checked on
+    the host (foreach and fused Adam differ in rounding, so both runs use fused)."""
+    from headswap.models.base_models import two_player_gan
+    cfg = fused(cfg)
+    runs, flags = [], []
+    flag = two_player_gan._non_finite_flag
+    monkeypatch.setattr(two_player_gan, '_non_finite_flag',
+                        lambda opt: flags.append(1) or flag(opt))
+    for on_device in (False, True):
+        monkeypatch.setattr(two_player_gan, 'skips_on_device', lambda opt: on_device)
+        model = build(cfg).train()
+        optim = optim_for(cfg, model)
+        for seed in range(2):
+            log = model.train_step(batch(seed=seed), optim)
+        assert float(log['skipped_updates']) == 0
+        assert len(flags) == (4 if on_device else 0)  # D and G, two steps
+        runs.append((state(model._generator_side()), state(model.ema.module),
+                     state(model.discriminator)))
+    (g0, ema0, d0), (g1, ema1, d1) = runs
+    assert same(g0, g1) and same(d0, d1)
+    # the masked average is computed as avg + m * (w - avg), not lerp: rounding apart
+    assert all(torch.allclose(ema0[k].float(), ema1[k].float(), atol=1e-6) for k in ema0)
+
+
 def test_init_from_ema_for_fine_tuning(cfg):
     meta = build(cfg).train()
     optim = optim_for(cfg, meta)

@@ -61,6 +61,23 @@ def test_learning_check_reports_both_stages_against_trivial_baselines(tmp_path):
     assert arrays['raw'].dtype == np.uint8 and not np.array_equal(arrays['raw'], arrays['target'])
 
 
+def test_train_only_then_evaluate_the_resumed_checkpoint(tmp_path):
+    """A training as long as one device command, evaluated by the next: --train-only stops
+    after the budget's checkpoint; the same arguments with resume=True go on from it."""
+    out = tmp_path / 'check'
+    args = ['tools/analysis_tools/learning_check.py', '--stages', '1', '--random-weights',
+            '--out', str(out), '--stage1-config', TINY1, '--tile', '32']
+    proc = run_tool(args + ['--budget', '3', '--train-only'], timeout=600)
+    first = json.loads((out / 'report.json').read_text())['stage1']
+    assert 'results' not in first and 'not evaluated (--train-only)' in proc.stdout + proc.stderr
+    trained = first['train']['iterations']
+    assert (out / 'stage1' / f'iter_{trained}.pth').is_file()
+    run_tool(args + ['--budget', '1', '--cfg-options1', 'resume=True'], timeout=600)
+    second = json.loads((out / 'report.json').read_text())['stage1']
+    assert second['train']['iterations'] > trained  # went on from the checkpoint
+    assert {'raw', 'mean face'} <= set(second['results'])
+
+
 def test_learning_check_bad_data_root_is_one_line(tmp_path):
     proc = run_tool(['tools/analysis_tools/learning_check.py', '--budget', '1', '--data-root',
                      str(tmp_path / 'missing'), '--out', str(tmp_path / 'o')], check=False)

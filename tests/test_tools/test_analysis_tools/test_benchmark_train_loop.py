@@ -1,0 +1,42 @@
+import json
+
+from headswap.utils.config import load_config
+from tests.conftest import run_tool
+from tests.test_tools.tool_loader import load_tool
+
+TOOL = 'tools/analysis_tools/benchmark_train_loop.py'
+LMK = 'configs/head2head/head2head_aligner_lpd-gn-lmk-arcface-r100_1xb4-200k_talking-heads-512.py'
+
+
+def test_the_old_path_reads_every_iteration():
+    """The baseline really is the path before: the one-GPU config reads its logs in batches,
+    checks non-finite losses every logger interval and skips bad steps on the device; the
+    baseline undoes all three."""
+    tool = load_tool(TOOL)
+    cfg = load_config(LMK)
+    hooks = {h['type']: h for h in cfg.custom_hooks}
+    assert cfg.default_hooks.runtime_info.type == 'DeferredRuntimeInfoHook'
+    assert hooks['NonFiniteLossHook']['interval'] == 50
+    assert all(cfg.optim_wrapper[p].optimizer.fused for p in ('generator', 'discriminator'))
+    tool.per_iteration_reads(cfg)
+    hooks = {h['type']: h for h in cfg.custom_hooks}
+    assert cfg.default_hooks.runtime_info.type == 'RuntimeInfoHook'
+    assert hooks['NonFiniteLossHook']['interval'] == 1
+    assert not any(cfg.optim_wrapper[p].optimizer.get('fused')
+                   for p in ('generator', 'discriminator'))
+
+
+def test_benchmark_trains_both_variants_on_the_sample(tmp_path):
+    out = tmp_path / 'bench.json'
+    proc = run_tool([TOOL, '--tiny', '--warmup', '1', '--iters', '2', '--profile',
+                     str(tmp_path / 'prof'), '--profile-iters', '1', '--out', str(out)],
+                    timeout=600)
+    assert '| per-iteration reads |' in proc.stdout and '| config |' in proc.stdout
+    assert 'host ms waiting' in proc.stdout
+    rows = json.loads(out.read_text())['rows']
+    assert [r['variant'] for r in rows] == ['per-iteration reads', 'config']
+    for r in rows:
+        assert r['iters'] == 2 and r['s_per_iter'] > 0 and r['images_per_s'] > 0
+        assert r['profile']['operators'] > 100  # one profiled iteration of the tiny model
+    for name in ('per-iteration_reads', 'config'):
+        assert 'Self CPU' in (tmp_path / 'prof' / f'{name}.txt').read_text()
