@@ -96,7 +96,7 @@ for group in "$@"; do
         run trainloop "${TRAINLOOP_TIMEOUT:-420}" "$PY" \
             "$DIR/tools/analysis_tools/benchmark_train_loop.py" --config "$DIR/$LMK_CONFIG" \
             --amp --random-weights --data-root "$DIR/data/sample" --out "$OUT/trainloop.json" \
-            ${PROFILE:+--profile "$OUT/trainloop-profile"} ;;
+            ${PROFILE:+--profile "$OUT/trainloop-profile"} ${TRAINLOOP_ARGS:-} ;;
     aligner-default)
         run aligner-default "${ALIGNER_TIMEOUT:-240}" "$PY" \
             "$DIR/tools/analysis_tools/benchmark_aligner.py" --batch-size 1 --num-sources 4 \
