@@ -5,9 +5,9 @@ kernel launches) or the host waiting for the GPU (syncs: ``.item()``, device->ho
 ``torch.cuda.synchronize``). :func:`profile_summary` counts each per unit of work (a frame,
 an iteration); :func:`write_profile_tables` writes the top operators by host and GPU time.
 """
-from typing import Dict
+from typing import Dict, Sequence, Tuple
 
-__all__ = ['profile_summary', 'write_profile_tables']
+__all__ = ['profile_summary', 'profile_table', 'write_profile_tables']
 
 # host-side work that decides whether a GPU stage is launch-bound
 LAUNCHES = ('cudaLaunchKernel', 'cuLaunchKernel', 'cudaLaunchKernelExC', 'cudaGraphLaunch')
@@ -51,3 +51,22 @@ def write_profile_tables(prof, path: str, header: str, row_limit: int = 30) -> N
         f.write(events.table(sort_by='self_cpu_time_total', row_limit=row_limit) + '\n')
         if any(getattr(e.device_type, 'name', '') == 'CUDA' for e in prof.events()):
             f.write(events.table(sort_by='self_cuda_time_total', row_limit=row_limit) + '\n')
+
+
+COLUMNS = (('operators', 'aten operators'), ('operator_cpu_ms', 'their host ms'),
+           ('launches', 'kernel launches'), ('graph_launches', 'graph launches'),
+           ('casts', 'casts'), ('syncs', 'host syncs'), ('sync_wait_ms', 'host ms waiting'),
+           ('copies', 'copies'), ('gpu_kernel_ms', 'GPU kernel ms'))
+
+
+def profile_table(labels: Sequence[str], rows: Sequence[Tuple[Sequence[str], dict]],
+                  unit: str) -> str:
+    """A markdown table of :func:`profile_summary` results: ``labels`` name the first
+    columns, each row is (its label cells, its summary); ``unit``: 'frame', 'iteration'."""
+    head = list(labels) + [title for _, title in COLUMNS]
+    lines = ['| ' + ' | '.join(head) + f' |  (per {unit}, torch.profiler)',
+             '|' + ' --- |' * len(head)]
+    for cells, summary in rows:
+        lines.append('| ' + ' | '.join([*map(str, cells), *(str(summary.get(k, '-'))
+                                                            for k, _ in COLUMNS)]) + ' |')
+    return '\n'.join(lines)

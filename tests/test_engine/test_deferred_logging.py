@@ -12,6 +12,7 @@ from mmengine.logging import MessageHub
 
 from headswap.engine.hooks import DeferredRuntimeInfoHook, NonFiniteLossHook
 from tests.conftest import REPO, run_tool
+from tests.test_engine.test_training_hooks import _Logger
 
 SYNTHETIC = osp.join(REPO, 'tests/data/configs/head2head_aligner_tiny_synthetic.py')
 
@@ -20,14 +21,6 @@ def _runner(name, hooks=()):
     return SimpleNamespace(iter=0, epoch=0, max_epochs=1, max_iters=10, hooks=list(hooks),
                            train_dataloader=SimpleNamespace(dataset=object()),
                            message_hub=MessageHub.get_instance(name), logger=_Logger())
-
-
-class _Logger:
-    def __init__(self):
-        self.errors = []
-
-    def error(self, msg):
-        self.errors.append(msg)
 
 
 def _outputs(i):
@@ -79,9 +72,9 @@ def test_non_finite_check_every_n_iterations_names_the_window():
     # a bad value in the last, unfinished window is reported when training ends
     hook.after_train_iter(runner, 0, None, bad)
     hook.after_train(runner)
-    assert runner.logger.errors and 'loss_l1' in runner.logger.errors[0]
+    assert runner.logger.messages and 'loss_l1' in runner.logger.messages[0]
     hook.after_train(runner)  # read once
-    assert len(runner.logger.errors) == 1
+    assert len(runner.logger.messages) == 1
     with pytest.raises(ValueError, match='interval must be >= 1'):
         NonFiniteLossHook(interval=0)
 

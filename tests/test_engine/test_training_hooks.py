@@ -18,6 +18,9 @@ class _Logger:
     def warning(self, msg):
         self.messages.append(msg)
 
+    def error(self, msg):
+        self.messages.append(msg)
+
 
 def _runner(it):
     return SimpleNamespace(iter=it, logger=_Logger())

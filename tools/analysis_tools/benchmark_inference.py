@@ -274,14 +274,9 @@ def profile_run(inf, clip: str, out_path: str, precision: str, mode: str,
 
 
 def print_profile(rows: List[dict]) -> None:
-    print('| precision | mode | aten operators | their host ms | kernel launches | casts '
-          '| host syncs | host ms waiting | GPU kernel ms |  (per frame, torch.profiler)')
-    print('|' + ' --- |' * 9)
-    for r in rows:
-        p = r['profile']
-        print(f'| {r["precision"]} | {r["mode"]} | {p["operators"]} | {p["operator_cpu_ms"]} '
-              f'| {p["launches"]} | {p["casts"]} | {p["syncs"]} | {p["sync_wait_ms"]} '
-              f'| {p["gpu_kernel_ms"]} |')
+    from headswap.utils.profiling import profile_table
+    print(profile_table(('precision', 'mode'),
+                        [((r['precision'], r['mode']), r['profile']) for r in rows], 'frame'))
 
 
 def print_table(rows: List[dict], baseline: dict, target_fps: Optional[float]) -> None:

@@ -165,16 +165,10 @@ def print_table(rows: List[dict]) -> None:
     for r in rows:
         speed = f'{base["s_per_iter"] / r["s_per_iter"]:.2f}x' if base else '-'
         print(f'| {r["variant"]} | {r["s_per_iter"]:.3f} | {r["images_per_s"]:.2f} | {speed} |')
-    profiled = [r for r in rows if 'profile' in r]
+    profiled = [((r['variant'], ), r['profile']) for r in rows if 'profile' in r]
     if profiled:
-        print('\n| variant | host syncs | host ms waiting | copies | kernel launches | graph '
-              'launches | aten operators | their host ms | GPU kernel ms |  (per iteration)')
-        print('|' + ' --- |' * 9)
-        for r in profiled:
-            p = r['profile']
-            print(f'| {r["variant"]} | {p["syncs"]} | {p["sync_wait_ms"]} | {p["copies"]} | '
-                  f'{p["launches"]} | {p["graph_launches"]} | {p["operators"]} | '
-                  f'{p["operator_cpu_ms"]} | {p["gpu_kernel_ms"]} |')
+        from headswap.utils.profiling import profile_table
+        print('\n' + profile_table(('variant', ), profiled, 'iteration'))
 
 
 def main(argv=None) -> int:
