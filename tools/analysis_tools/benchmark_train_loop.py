@@ -122,10 +122,10 @@ class _Clock(Hook):
                 from torch.profiler import ProfilerActivity, profile
                 acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if self.cuda else [])
                 self.prof = profile(activities=acts)
-                self.prof.__enter__()
+                self.prof.start()
         elif self.prof is not None and done == self.warmup + self.iters + self.profile_iters:
             self._sync()
-            self.prof.__exit__(None, None, None)
+            self.prof.stop()
 
 
 def run_variant(args, variant: str, ann_file: str, work_dir: str) -> dict:

@@ -1,11 +1,25 @@
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import torch
 from mmengine.hooks import LoggerHook, RuntimeInfoHook
 
 from headswap.registry import HOOKS
 
-__all__ = ['DeferredRuntimeInfoHook']
+__all__ = ['DeferredRuntimeInfoHook', 'read_scalars']
+
+
+def read_scalars(values: Sequence[torch.Tensor]) -> List[float]:
+    """One-element tensors as floats, in order, read with one device->host copy per device
+    (a GPU read waits for the kernels queued before it: one wait, not one per value)."""
+    by_device: Dict[torch.device, List[int]] = {}
+    for n, v in enumerate(values):
+        by_device.setdefault(v.device, []).append(n)
+    out: List[float] = [0.0] * len(values)
+    for idx in by_device.values():
+        read = torch.stack([values[n].reshape(()).float() for n in idx]).cpu().tolist()
+        for n, x in zip(idx, read):
+            out[n] = x
+    return out
 
 
 @HOOKS.register_module()
@@ -63,18 +77,9 @@ class DeferredRuntimeInfoHook(RuntimeInfoHook):
     def flush(self, runner) -> None:
         """Hand every kept value to the message hub (one device->host copy per device)."""
         pending, self._pending = self._pending, []
-        if not pending:
-            return
-        flat = [(i, k, v) for i, log in enumerate(pending) for k, v in log.items()]
-        by_device: Dict[torch.device, List[int]] = {}
-        for n, (_, _, v) in enumerate(flat):
-            by_device.setdefault(v.device, []).append(n)
-        values: List[float] = [0.0] * len(flat)
-        for device, idx in by_device.items():
-            read = torch.stack([flat[n][2].float() for n in idx]).cpu().tolist()
-            for n, x in zip(idx, read):
-                values[n] = x
-        for (_, key, _), value in zip(flat, values):
+        keys = [k for log in pending for k in log]
+        values = read_scalars([v for log in pending for v in log.values()])
+        for key, value in zip(keys, values):
             runner.message_hub.update_scalar(f'train/{key}', value)
 
     def after_train(self, runner) -> None:

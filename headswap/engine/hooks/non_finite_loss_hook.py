@@ -9,6 +9,7 @@ from mmengine.model import is_model_wrapper
 
 from headswap.errors import NonFiniteLossError
 from headswap.registry import HOOKS
+from .deferred_runtime_info_hook import read_scalars
 
 __all__ = ['NonFiniteLossHook', 'NonFiniteLossError']
 
@@ -80,9 +81,7 @@ class NonFiniteLossHook(Hook):
 
     def _read(self) -> Dict[str, str]:
         flags, self._flags = self._flags, {}
-        if not flags:
-            return {}
-        read = torch.stack([f.cpu() for f in flags.values()]).tolist()
+        read = read_scalars(list(flags.values()))
         return {k: 'not finite' for k, b in zip(flags, read) if b}
 
     def after_train(self, runner) -> None:

@@ -52,15 +52,6 @@ def unwrap(module: nn.Module) -> nn.Module:
     return module.module if is_model_wrapper(module) else module
 
 
-def grads_finite(optimizer: torch.optim.Optimizer) -> bool:
-    """Whether every gradient of ``optimizer``'s parameters is finite (one device sync)."""
-    grads = [p.grad for group in optimizer.param_groups for p in group['params']
-             if p.grad is not None]
-    if not grads:
-        return True
-    return bool(torch.isfinite(torch.nn.utils.get_total_norm(grads, float('inf'))).item())
-
-
 def _non_finite_flag(optimizer: torch.optim.Optimizer) -> Optional[torch.Tensor]:
     """0-d float tensor on the gradients' device: 1 where some gradient is not finite (no
     sync); None without gradients."""
@@ -70,6 +61,12 @@ def _non_finite_flag(optimizer: torch.optim.Optimizer) -> Optional[torch.Tensor]
         return None
     norm = torch.nn.utils.get_total_norm(grads, float('inf'))
     return torch.logical_not(torch.isfinite(norm)).to(torch.float32)
+
+
+def grads_finite(optimizer: torch.optim.Optimizer) -> bool:
+    """Whether every gradient of ``optimizer``'s parameters is finite (one device sync)."""
+    flag = _non_finite_flag(optimizer)
+    return flag is None or not bool(flag.item())
 
 
 def skips_on_device(optimizer: torch.optim.Optimizer) -> bool:
