@@ -17,7 +17,7 @@ def test_fit4_scores_training_and_evaluation_against_the_mean_face():
 
 
 def test_generator_mode_and_bad_size():
-    proc = run_tool([TOOL, 'generator', '--iters', '40', '--every', '10', '--size', '16'])
+    proc = run_tool([TOOL, 'generator', '--iters', '20', '--every', '5', '--size', '16'])
     psnr = [float(x) for x in re.findall(r'psnr ([\d.]+)', proc.stdout)]
     assert len(psnr) == 4 and psnr[-1] > psnr[0] + 3  # the generator fits one image
     proc = run_tool([TOOL, 'fit4', '--size', '48'], check=False)
