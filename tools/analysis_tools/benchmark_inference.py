@@ -84,7 +84,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--models-dir', help='folder with the YuNet / MediaPipe model files')
     p.add_argument('--export-models', metavar='DIR',
                    help='copy the installed YuNet / MediaPipe model files to DIR and exit')
-    p.add_argument('--warping-backend', choices=('dense', 'perlabel', 'blocked', 'flex'),
+    p.add_argument('--warping-backend', choices=('dense', 'perlabel', 'blocked', 'flex', 'varlen'),
                    help="stage 2's exemplar warping (default: the blender config's)")
     p.add_argument('--target-fps', type=float, default=30.0)
     p.add_argument('--out', help='write the results as JSON here')

@@ -14,7 +14,7 @@ run; out-of-memory is reported as ``OOM``.
     python tools/analysis_tools/benchmark_warping.py --device cpu --tiny
 
 Imports only torch: the backends are loaded from
-``headswap/models/warping/label_attention.py`` by path.
+``headswap/models/warping/label_attention.py`` (and ``varlen_attention.py``) by path.
 """
 import argparse
 import gc
@@ -30,16 +30,22 @@ from typing import Dict, List, Optional
 import torch
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-BACKEND_FILE = osp.join(ROOT, 'headswap', 'models', 'warping', 'label_attention.py')
+BACKEND_DIR = osp.join(ROOT, 'headswap', 'models', 'warping')
 NUM_LABELS = 19
-FUSED = ('blocked', 'flex')
+FUSED = ('blocked', 'flex', 'varlen')
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, osp.join(BACKEND_DIR, f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def load_backends():
-    spec = importlib.util.spec_from_file_location('label_attention', BACKEND_FILE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    _load('varlen_attention')  # imported by label_attention.py
+    return _load('label_attention')
 
 
 def face_layouts(batch: int, size: int, seed: int = 0) -> torch.Tensor:
@@ -148,7 +154,7 @@ def estimate_bytes(backend: str, batch: int, n: int, labels: torch.Tensor,
         return 6 * batch * n * n * 4
     counts = torch.stack([torch.bincount(row, minlength=NUM_LABELS) for row in labels])
     biggest = int(counts.amax(0).max())
-    if backend == 'perlabel':
+    if backend in ('perlabel', 'varlen'):  # varlen on a CPU: torch's math path per segment
         return 6 * batch * biggest * biggest * 4
     return 4 * max(chunk_elems, batch * biggest) * 4
 
@@ -242,7 +248,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--dtypes', nargs='+', default=['fp32', 'bf16'],
                         choices=['fp32', 'bf16', 'fp16'])
     parser.add_argument('--backends', nargs='+',
-                        default=['dense', 'perlabel', 'blocked', 'flex'])
+                        default=['dense', 'perlabel', 'blocked', 'flex', 'varlen'])
     parser.add_argument('--repeats', type=int, default=5)
     parser.add_argument('--chunk-elems', type=int, default=1 << 24,
                         help='scores per chunk of the blocked backend')

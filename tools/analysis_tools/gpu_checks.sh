@@ -22,6 +22,9 @@
 #                reads and device-side skips (benchmark_train_loop.py; PROFILE=1: profiled)
 #   flex         the flex warping backend's warm-up, in two processes one after the other
 #                (the second shows what Inductor's on-disk caches save)
+#   warping      the varlen warping backend (one jagged SDPA call, nothing compiled) against
+#                blocked and dense: the attention alone at 64x64 and 128x128 grids, fp32 and
+#                bf16, then one stage-2 training iteration at batch 4, 512 (blocked vs varlen)
 #   gsync        the landmark config through tools/dist_train.sh on $GPUS GPUs: CUDA graphs
 #                with GradientSyncDataParallel over NCCL (train -> resume)
 #   finetune     the ft600 fine-tuning config through tools/train.py (one process), train ->
@@ -126,6 +129,12 @@ for group in "$@"; do
             TORCH_LOGS=recompiles run "flex-process$i" "${FLEX_TIMEOUT:-300}" "$PY" \
                 "$DIR/tools/analysis_tools/flex_warmup_probe.py"
         done ;;
+    warping)
+        run warping "${WARPING_TIMEOUT:-240}" "$PY" "$DIR/tools/analysis_tools/benchmark_warping.py" \
+            --grids 64 128 --backends dense blocked varlen --out "$OUT/warping.json"
+        run warping "${WARPING_TIMEOUT:-240}" "$PY" "$DIR/tools/analysis_tools/benchmark_blender_step.py" \
+            "$DIR/configs/head2scene_blender.py" --batch 4 --backends blocked varlen \
+            --out "$OUT/blender-step.json" ;;
     gsync)
         LAUNCHER=pytorch NO_TEST=1 PYTHON=$PY run gsync "${STAGE_TIMEOUT:-240}" bash \
             "$DIR/tools/analysis_tools/dist_smoke.sh" "$DIR/$LMK_CONFIG" "$GPUS" "${ITERS:-40}" \

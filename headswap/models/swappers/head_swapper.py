@@ -124,9 +124,11 @@ class HeadSwapper(BaseModel):
         fill_blur: ``ComposeHeadOverScene``'s blur of the filled hole.
         hair_color: ``'target'`` or ``'source'`` (see above).
         warping_backend: Replaces the blender config's exemplar-warping backend
-            (``'dense'``, ``'perlabel'``, ``'blocked'``, ``'flex'``); the backends give the
-            same result, so any of them runs a checkpoint. ``'flex'`` (CUDA, FlexAttention)
-            is the fastest in bf16 on a GPU. None keeps the config's.
+            (``'dense'``, ``'perlabel'``, ``'blocked'``, ``'flex'``, ``'varlen'``); the
+            backends give the same result, so any of them runs a checkpoint. ``'flex'``
+            (CUDA, FlexAttention) was the fastest measured in bf16 on a GPU but compiles for
+            minutes first; ``'varlen'`` (torch's variable-length attention kernels) compiles
+            nothing. None keeps the config's.
         data_preprocessor: Defaults to ``HeadSwapDataPreprocessor``.
     """
 

@@ -25,19 +25,29 @@ Backends (same result, different cost; B batch, N pixels, C channels):
     torch's FlexAttention on label-sorted pixels with a label block mask.
     Compiled on CUDA (linear memory, fused kernel); on CPU only the eager forward
     exists (quadratic memory, no backward) - it is there for agreement tests.
+``varlen``
+    One jagged ``scaled_dot_product_attention`` call over (sample, label) segments
+    (:mod:`.varlen_attention`): torch's variable-length kernels on CUDA, nothing
+    compiled; on CPU its math path (quadratic per segment, with a backward).
 
 Scores are accumulated and kept in float32 whatever the input dtype: with the
 usual temperature (``scale = 100``) a bfloat16 score would be off by up to 0.4
 before the softmax. This file imports only torch, so
-``tools/analysis_tools/benchmark_warping.py`` can load it alone.
+``tools/analysis_tools/benchmark_warping.py`` can load it (and its sibling
+``varlen_attention.py``) alone.
 """
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
+try:
+    from .varlen_attention import varlen_label_attention
+except ImportError:  # this file loaded alone by path: benchmark_warping.py loads its sibling
+    from varlen_attention import varlen_label_attention
+
 __all__ = ['BACKENDS', 'label_attention', 'resolve_query_labels', 'label_presence']
 
-BACKENDS = ('dense', 'perlabel', 'blocked', 'flex')
+BACKENDS = ('dense', 'perlabel', 'blocked', 'flex', 'varlen')
 
 
 def _check(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, q_labels: torch.Tensor,
@@ -340,6 +350,8 @@ def _dispatch(backend, q, k, v, q_labels, k_labels, scale, num_labels, chunk_ele
                                            num_labels, int(chunk_elems))
     elif backend == 'flex':
         out = _flex(q, k, v, q_labels, k_labels, scale, num_labels)
+    elif backend == 'varlen':
+        out = varlen_label_attention(q, k, v, q_labels, k_labels, float(scale), num_labels)
     else:
         raise ValueError(f'unknown warping backend {backend!r}; choose one of {BACKENDS}')
     return out

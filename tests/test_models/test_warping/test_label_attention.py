@@ -5,7 +5,7 @@ from headswap.models.warping.label_attention import (label_attention, label_pres
                                                      resolve_query_labels)
 
 L = 6
-EXACT = ('dense', 'perlabel', 'blocked')
+EXACT = ('dense', 'perlabel', 'blocked', 'varlen')
 
 
 def rel(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -42,7 +42,7 @@ def run(backend, q, k, v, ql, kl, scale=20.0, grad=True, chunk_elems=1 << 24):
     return out.detach(), (q.grad, k.grad, v.grad)
 
 
-@pytest.mark.parametrize('backend', ['perlabel', 'blocked'])
+@pytest.mark.parametrize('backend', ['perlabel', 'blocked', 'varlen'])
 def test_backends_agree_fp32_with_gradients(backend):
     case = make_case()
     ref, ref_grads = run('dense', *case)
@@ -69,7 +69,7 @@ def test_blocked_chunking_does_not_change_the_result():
 def test_backends_agree_bf16():
     case = make_case(2, dtype=torch.bfloat16)
     ref, ref_grads = run('dense', *case)
-    for backend in ('perlabel', 'blocked'):
+    for backend in ('perlabel', 'blocked', 'varlen'):
         out, grads = run(backend, *case)
         assert out.dtype == torch.bfloat16
         assert rel(out, ref) < 1e-2
@@ -96,12 +96,36 @@ def test_flex_matches_dense_on_cuda_with_gradients():
     assert all(rel(g, rg) < 1e-3 for g, rg in zip(grads, ref_grads))
 
 
-def test_blocked_gradcheck_float64():
+@pytest.mark.parametrize('backend', ['blocked', 'varlen'])
+def test_gradcheck_float64(backend):
     q, k, v, ql, kl = make_case(5, dtype=torch.float64, nq=12, nk=14, c=4)
     inputs = tuple(x.requires_grad_() for x in (q, k, v))
     assert torch.autograd.gradcheck(
-        lambda a, b, c: label_attention(a, b, c, ql, kl, 3.0, 'blocked', L, chunk_elems=20),
+        lambda a, b, c: label_attention(a, b, c, ql, kl, 3.0, backend, L, chunk_elems=20),
         inputs)
+
+
+def test_varlen_batches_without_keys_or_with_wide_values():
+    """No key of any label (every query gets 0, finite gradients), and values wider than
+    the features (one head dim for both inside)"""
+    q, k, v, ql, kl = make_case(7)
+    out, grads = run('varlen', q, k, v, ql, torch.full_like(kl, -1))
+    assert out.abs().max() == 0 and all(torch.isfinite(g).all() for g in grads)
+    wide = torch.rand(*v.shape[:2], 21)
+    ref, ref_grads = run('dense', q, k, wide, ql, kl)
+    out, grads = run('varlen', q, k, wide, ql, kl)
+    assert out.shape == ref.shape and rel(out, ref) < 1e-5
+    assert all(rel(g, rg) < 1e-4 for g, rg in zip(grads, ref_grads))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+@pytest.mark.parametrize('dtype, tol', [(torch.float32, 1e-4), (torch.bfloat16, 2e-2)])
+def test_varlen_matches_dense_on_cuda_with_gradients(dtype, tol):
+    case = [x.cuda() for x in make_case(8, dtype=dtype, c=64)]
+    ref, ref_grads = run('dense', *case)
+    out, grads = run('varlen', *case)
+    assert rel(out, ref) < tol
+    assert all(rel(g, rg) < 10 * tol for g, rg in zip(grads, ref_grads))
 
 
 @pytest.mark.parametrize('backend', EXACT)
