@@ -4,8 +4,11 @@ Builds the model and optimizers of a config (VGG-19 with random weights: no
 file needed), feeds a synthetic batch (face-parsing layouts, random images,
 I_A synthesised from I_T the way the training pipeline does it) and runs full
 training iterations (generator forward, D_B step, generator step) with each
-warping backend. The supplement reports ~9 GB saved in 512x512 training by
-same-label correlation; this measures the equivalent here.
+warping backend, in each precision (``--precisions fp32 bf16``: bf16 is the
+``--amp`` of ``tools/train.py``). The supplement reports ~9 GB saved in 512x512
+training by same-label correlation; this measures the equivalent here. The first
+row (default: fp32, ``blocked``, the config's default setting) is the baseline of
+the speed-up column.
 
     # the paper setting on one GPU (batch per GPU of the config, or --batch)
     python tools/analysis_tools/benchmark_blender_step.py \
@@ -70,13 +73,34 @@ def synthetic_batch(batch: int, size: int, head_labels: List[int], seed: int = 0
     return pseudo_collate(samples)
 
 
+def print_table(rows: List[dict]) -> None:
+    """Speed-up against the first row; memory saved against dense in the same precision."""
+    base = rows[0] if rows and rows[0]['status'] == 'ok' else None
+    print('| precision | warping backend | iteration ms | speed-up vs first row | peak MiB '
+          '| memory saved vs dense MiB |')
+    print('| --- | --- | --- | --- | --- | --- |')
+    for r in rows:
+        dense = next((d for d in rows if d['backend'] == 'dense' and d['status'] == 'ok'
+                      and d['precision'] == r['precision']), None)
+        saved = (dense['peak_mib'] - r['peak_mib']
+                 if dense and 'peak_mib' in dense and 'peak_mib' in r else None)
+        ok = r['status'] == 'ok'
+        cells = (f"{r['ms']:.0f}" if ok else r['status'],
+                 f"{base['ms'] / r['ms']:.2f}x" if ok and base else '-',
+                 f"{r['peak_mib']:.0f}" if 'peak_mib' in r else '-',
+                 f'{saved:.0f}' if saved is not None else '-')
+        print(f"| {r['precision']} | {r['backend']} | " + ' | '.join(cells) + ' |')
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('config')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--batch', type=int, help='default: the config batch size per GPU')
     parser.add_argument('--size', type=int, help='image side (default: 512, or 64 for tiny)')
-    parser.add_argument('--backends', nargs='+', default=['dense', 'perlabel', 'blocked'])
+    parser.add_argument('--backends', nargs='+', default=['blocked', 'dense', 'perlabel'])
+    parser.add_argument('--precisions', nargs='+', default=['fp32'], choices=['fp32', 'bf16'],
+                        help="bf16: tools/train.py's --amp (autocast in the optimizer wrappers)")
     parser.add_argument('--iters', type=int, default=3, help='timed iterations (+1 warm-up)')
     parser.add_argument('--out', help='also write the results as JSON')
     args = parser.parse_args(argv)
@@ -86,6 +110,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     from headswap.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
     from headswap.utils import register_all_modules
+    from headswap.utils.config import enable_amp
     register_all_modules()
     cfg = Config.fromfile(args.config)
     device = torch.device(args.device)
@@ -95,17 +120,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f'# Head2Scene Blender training iteration: {osp.basename(args.config)}, '
           f'{torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"}, '
           f'batch {batch}, {size}x{size}, median of {args.iters}')
-    print('| warping backend | iteration ms | peak MiB | memory saved vs dense MiB |')
-    print('| --- | --- | --- | --- |')
     rows = []
-    for backend in args.backends:
+    for precision, backend in ((p, b) for p in args.precisions for b in args.backends):
         model_cfg = copy.deepcopy(cfg.model)
         model_cfg.vgg.checkpoint = None
         model_cfg.warping.backend = backend
-        row = dict(backend=backend)
+        row = dict(precision=precision, backend=backend)
         try:
             model = MODELS.build(model_cfg).to(device)
-            parts = copy.deepcopy(cfg.optim_wrapper)
+            run_cfg = copy.deepcopy(cfg)
+            if precision == 'bf16':
+                enable_amp(run_cfg)
+            parts = run_cfg.optim_wrapper
             wrappers = OPTIM_WRAPPER_CONSTRUCTORS.build(
                 dict(type=parts.pop('constructor'), optim_wrapper_cfg=parts))(model)
             model.train_step(data, wrappers)  # warm-up
@@ -132,14 +158,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             if device.type == 'cuda':
                 torch.cuda.empty_cache()
         rows.append(row)
-    dense = next((r for r in rows if r['backend'] == 'dense' and r['status'] == 'ok'), None)
-    for r in rows:
-        saved = (dense['peak_mib'] - r['peak_mib']
-                 if dense and 'peak_mib' in dense and 'peak_mib' in r else None)
-        cells = (f"{r['ms']:.0f}" if r['status'] == 'ok' else r['status'],
-                 f"{r['peak_mib']:.0f}" if 'peak_mib' in r else '-',
-                 f'{saved:.0f}' if saved is not None else '-')
-        print(f"| {r['backend']} | {cells[0]} | {cells[1]} | {cells[2]} |")
+    print_table(rows)
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)) or '.', exist_ok=True)
         with open(args.out, 'w') as f:

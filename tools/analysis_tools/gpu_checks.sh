@@ -24,7 +24,8 @@
 #                (the second shows what Inductor's on-disk caches save)
 #   warping      the varlen warping backend (one jagged SDPA call, nothing compiled) against
 #                blocked and dense: the attention alone at 64x64 and 128x128 grids, fp32 and
-#                bf16, then one stage-2 training iteration at batch 4, 512 (blocked vs varlen)
+#                bf16, then one stage-2 training iteration at batch 4, 512, fp32 and bf16 (--amp),
+#                blocked vs varlen (the first row, fp32 blocked, is the default setting)
 #   gsync        the landmark config through tools/dist_train.sh on $GPUS GPUs: CUDA graphs
 #                with GradientSyncDataParallel over NCCL (train -> resume)
 #   finetune     the ft600 fine-tuning config through tools/train.py (one process), train ->
@@ -133,7 +134,7 @@ for group in "$@"; do
         run warping "${WARPING_TIMEOUT:-240}" "$PY" "$DIR/tools/analysis_tools/benchmark_warping.py" \
             --grids 64 128 --backends dense blocked varlen --out "$OUT/warping.json"
         run warping "${WARPING_TIMEOUT:-240}" "$PY" "$DIR/tools/analysis_tools/benchmark_blender_step.py" \
-            "$DIR/configs/head2scene_blender.py" --batch 4 --backends blocked varlen \
+            "$DIR/configs/head2scene_blender.py" --batch 4 --backends blocked varlen --precisions fp32 bf16 \
             --out "$OUT/blender-step.json" ;;
     gsync)
         LAUNCHER=pytorch NO_TEST=1 PYTHON=$PY run gsync "${STAGE_TIMEOUT:-240}" bash \
