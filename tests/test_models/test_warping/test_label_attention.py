@@ -118,12 +118,31 @@ def test_varlen_batches_without_keys_or_with_wide_values():
     assert all(rel(g, rg) < 1e-4 for g, rg in zip(grads, ref_grads))
 
 
+def test_varlen_segments_are_never_empty():
+    """torch's fused kernels refuse a jagged tensor with an empty segment (math path, quadratic
+    memory): only (sample, label) pairs with queries and keys become segments, + the dump."""
+    from headswap.models.warping.varlen_attention import plan_segments
+    _, _, _, ql, kl = make_case()
+    q_order, q_offsets, k_order, k_offsets, q_kept = plan_segments(ql, kl, L)
+    pairs = {(b, lab) for b in range(ql.shape[0]) for lab in range(L)
+             if (ql[b] == lab).any() and (kl[b] == lab).any()}
+    assert len(q_offsets) == len(k_offsets) == len(pairs) + 2  # + the dump, + the start
+    assert (q_offsets.diff() > 0).all() and (k_offsets.diff() > 0).all()
+    # the queries that attend: those of the pairs, sorted by (sample, label)
+    flat = ql.flatten()[q_order]
+    sample = (q_order // ql.shape[1])
+    expect = torch.tensor([(int(b), int(lab)) in pairs for b, lab in zip(sample, flat)])
+    assert torch.equal(q_kept, expect) and q_kept.sum() == q_offsets[-2]
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
 @pytest.mark.parametrize('dtype, tol', [(torch.float32, 1e-4), (torch.bfloat16, 2e-2)])
 def test_varlen_matches_dense_on_cuda_with_gradients(dtype, tol):
+    from torch.nn.attention import SDPBackend, sdpa_kernel
     case = [x.cuda() for x in make_case(8, dtype=dtype, c=64)]
     ref, ref_grads = run('dense', *case)
-    out, grads = run('varlen', *case)
+    with sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION]):
+        out, grads = run('varlen', *case)  # a fused kernel, not the math path
     assert rel(out, ref) < tol
     assert all(rel(g, rg) < 10 * tol for g, rg in zip(grads, ref_grads))
 
