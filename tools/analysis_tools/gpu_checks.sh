@@ -34,7 +34,8 @@
 #
 # Frozen networks run with random weights (no checkpoints on the GPU hosts) and the metrics
 # are left out of train/test (they need their own network files); the numbers are speeds.
-# Each group writes OUT_DIR/<group>.log; a failing group does not stop the others.
+# Each group writes OUT_DIR/<group>.log; a failing group does not stop the others. PROFILE=1
+# folders (OUT_DIR/<group>-profile/) are also packed as OUT_DIR/<group>-profile.tgz.
 set -uo pipefail
 OUT=$1; shift
 DIR=$(cd "$(dirname "$0")/../.." && pwd)
@@ -145,3 +146,7 @@ for group in "$@"; do
     esac
 done
 find "$OUT" -name '*.pth' -delete  # checkpoints of the smoke runs are not results
+# each profile folder also as one archive (machines that hand back a few files only)
+for dir in "$OUT"/*-profile; do
+    [ -d "$dir" ] && tar czf "$dir.tgz" -C "$OUT" "$(basename "$dir")"
+done
