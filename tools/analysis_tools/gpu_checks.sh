@@ -148,5 +148,5 @@ done
 find "$OUT" -name '*.pth' -delete  # checkpoints of the smoke runs are not results
 # each profile folder also as one archive (machines that hand back a few files only)
 for dir in "$OUT"/*-profile; do
-    [ -d "$dir" ] && tar czf "$dir.tgz" -C "$OUT" "$(basename "$dir")"
+    if [ -d "$dir" ]; then tar czf "$dir.tgz" -C "$OUT" "$(basename "$dir")"; fi
 done
