@@ -14,7 +14,7 @@ query and one zero key of its own (never empty, its softmax never empty: no NaN 
 backward either) and whose outputs are replaced by 0. A query whose label is -1, or has
 no key in its sample, gets 0 that way; a key of label -1 is never attended.
 
-Host syncs per call: the number of segments, and torch's read of the longest one.
+Two host syncs per call: the number of segments, then the longest ones (the kernels' sizes).
 """
 import torch
 import torch.nn.functional as F
@@ -61,9 +61,11 @@ def plan_segments(q_labels: torch.Tensor, k_labels: torch.Tensor, num_labels: in
     return q_order, q_offsets, k_order, k_offsets, q_seg[q_order] < kept
 
 
-def _jagged(values: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
-    """``(S, j, 1, D)`` jagged ``(total, D)`` values -> SDPA's ``(S, 1, j, D)`` layout."""
-    nt = torch.nested.nested_tensor_from_jagged(values, offsets)
+def _jagged(values: torch.Tensor, offsets: torch.Tensor, longest: int) -> torch.Tensor:
+    """``(total, D)`` values cut at ``offsets`` (no segment empty, the longest given, so
+    torch need not read them) -> SDPA's ``(S, 1, j, D)`` layout."""
+    nt = torch.nested.nested_tensor_from_jagged(values, offsets, min_seqlen=1,
+                                                max_seqlen=longest)
     return nt.unsqueeze(2).transpose(1, 2)
 
 
@@ -89,8 +91,11 @@ def varlen_label_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
     qs = F.pad(q.reshape(batch * nq, c)[q_order], (0, dim - c, 0, 1))
     ks = F.pad(k.reshape(batch * nk, c)[k_order], (0, dim - c, 0, 1))
     vs = F.pad(v.reshape(batch * nk, cv)[k_order].to(q.dtype), (0, dim - cv, 0, 1))
-    out = F.scaled_dot_product_attention(_jagged(qs, q_offsets), _jagged(ks, k_offsets),
-                                         _jagged(vs, k_offsets), scale=scale)
+    longest_q, longest_k = torch.stack([q_offsets.diff().max(),
+                                        k_offsets.diff().max()]).tolist()  # host sync
+    out = F.scaled_dot_product_attention(
+        _jagged(qs, q_offsets, longest_q), _jagged(ks, k_offsets, longest_k),
+        _jagged(vs, k_offsets, longest_k), scale=scale)
     out = out.transpose(1, 2).squeeze(2).values()[:-1, :cv].to(acc)  # sorted queries
     out = torch.where(q_kept[:, None], out, torch.zeros_like(out))
     inverse = torch.empty_like(q_order)
