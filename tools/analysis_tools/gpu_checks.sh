@@ -5,8 +5,10 @@
 #
 #   inference    end-to-end swap of a 720p clip, fp32/bf16, sequential/pipelined (PROFILE=1:
 #                plus torch.profiler tables per variant, OUT/inference-profile/)
-#   inference-order  the same with bf16 first and pipelined before sequential, profiled: is
-#                the bf16-sequential slowdown the mode, or being the first bf16 run?
+#   inference-order  the same with bf16 first and pipelined before sequential, profiled
+#                (it showed the slow variant is the third of the run, not bf16 sequential)
+#   inference-switch  bf16 twice, then fp32 (6 variants, not profiled): is the slow variant
+#                the third of the run, or the first after the precision changes?
 #   inference-old  the same in another checkout, $OLD_TREE (e.g. `git archive REV | tar -x
 #                -C old`), run right after `inference` for a before/after table on one machine
 #   preparation  data preparation frames/s, CPU vs CUDA (MediaPipe landmarks + BiSeNet)
@@ -74,6 +76,10 @@ for group in "$@"; do
             --resolution 720p --frames "${FRAMES:-150}" --precisions bf16,fp32 \
             --modes pipelined,sequential --out "$OUT/inference-order.json" "${MODELS[@]}" \
             --profile "$OUT/inference-order-profile" ;;
+    inference-switch)
+        run inference-switch "${INFERENCE_TIMEOUT:-300}" "$PY" "$DIR/tools/analysis_tools/benchmark_inference.py" \
+            --resolution 720p --frames "${FRAMES:-150}" --precisions bf16,bf16,fp32 \
+            --modes pipelined,sequential --out "$OUT/inference-switch.json" "${MODELS[@]}" ;;
     inference-old)
         [ -n "${OLD_TREE:-}" ] || { echo "inference-old: set OLD_TREE to the other checkout" >&2; continue; }
         OLD=$(cd "$OLD_TREE" && pwd)
