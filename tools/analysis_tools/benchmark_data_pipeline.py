@@ -61,21 +61,27 @@ class Timed:
 
 
 def measure(dataset, ks: List[int], samples: int, warmup: int) -> Dict[int, Dict[str, float]]:
-    """``{K: {transform: ms per sample, ..., 'total': ms}}`` (total: the whole ``dataset[i]``)."""
+    """``{K: {transform: ms per sample, ..., 'total': ms}}`` (total: the whole ``dataset[i]``;
+    K 0 for datasets without sources, stage 2's)."""
     totals: Dict[str, float] = defaultdict(float)
     names = []
     for i, t in enumerate(dataset.pipeline.transforms):
         names.append(f'{i}:{type(t).__name__}')
         dataset.pipeline.transforms[i] = Timed(t, names[-1], totals)
     n = len(dataset)
+    kshot = hasattr(dataset, 'num_sources')  # stage 1: index (i, K); stage 2: i
+
+    def item(i: int, k: int):
+        return dataset[(i % n, k)] if kshot else dataset[i % n]
+
     rows = {}
-    for k in ks:
+    for k in (ks if kshot else [0]):
         for i in range(warmup):
-            dataset[(i % n, k)]
+            item(i, k)
         totals.clear()
         start = time.perf_counter()
         for i in range(samples):
-            dataset[((warmup + i) % n, k)]
+            item(warmup + i, k)
         total = time.perf_counter() - start
         rows[k] = {name: 1000 * totals[name] / samples for name in names}
         rows[k]['total'] = 1000 * total / samples
@@ -103,7 +109,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f'# data pipeline of {osp.basename(args.config)}: {len(dataset)} samples of '
           f'{args.data_root}, code {osp.dirname(osp.dirname(headswap.__file__))}, one CPU '
           f'thread, ms per sample (mean of {args.samples})')
-    names = [k for k in rows[args.num_sources[0]] if k != 'total']
+    names = [k for k in next(iter(rows.values())) if k != 'total']
     print('| K | ' + ' | '.join(n.split(':', 1)[1] for n in names) + ' | total ms | '
           f'workers for a {args.step_seconds:g}-s step of {batch} |')
     print('|' + ' --- |' * (len(names) + 3))
@@ -112,7 +118,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f'| {k} | ' + ' | '.join(f'{row[n]:.1f}' for n in names)
               + f" | {row['total']:.1f} | {workers} |")
     mean = sum(r['total'] for r in rows.values()) / len(rows)
-    print(f'mean over K {args.num_sources}: {mean:.1f} ms per sample, '
+    print(f'mean over K {list(rows)}: {mean:.1f} ms per sample, '
           f'{1000 / mean:.1f} samples/s per worker')
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)) or '.', exist_ok=True)
