@@ -8,13 +8,13 @@ memory, a backward of their own, nothing compiled, so no warm-up), on CPU the ma
 (quadratic in a segment's length, float32 scores: for tests).
 
 torch's fused kernels refuse a jagged tensor with an empty segment (it would run the math
-path, quadratic in memory), so only (sample, label) pairs with both queries and keys
-become segments; every other pixel goes to a last "dump" segment, which gets one zero
-query and one zero key of its own (never empty, its softmax never empty: no NaN in its
-backward either) and whose outputs are replaced by 0. A query whose label is -1, or has
-no key in its sample, gets 0 that way; a key of label -1 is never attended.
+path, quadratic in memory), so only (sample, label) pairs with both queries and keys become
+segments, plus a last one made of a zero query and a zero key (never empty: the jagged
+tensors' lengths need not change with the data's). Every other query (label -1, or no key
+of its label in its sample) gets 0 and takes no part; neither do keys of label -1 or of a
+label no query of their sample has.
 
-Two host syncs per call: the number of segments, then the longest ones (the kernels' sizes).
+One host sync per call: the number of segments, of the pixels in them and the longest.
 """
 import torch
 import torch.nn.functional as F
@@ -31,34 +31,41 @@ def _segment_ids(labels: torch.Tensor, num_labels: int) -> torch.Tensor:
     return ids.flatten()
 
 
-def _order_and_offsets(ids: torch.Tensor, segments: int):
-    """Stable order of ``ids`` (in ``[0, segments)``) and the jagged offsets
-    ``(segments + 1,)`` of its runs, the last run one longer (the dump's zero row)."""
-    order = torch.sort(ids, stable=True).indices
-    counts = torch.bincount(ids, minlength=segments)
-    counts = counts + F.one_hot(counts.new_tensor(segments - 1), segments)
-    return order, F.pad(torch.cumsum(counts, 0), (1, 0))
+def _count(ids: torch.Tensor, size: int) -> torch.Tensor:
+    """``bincount`` with a known length (no device sync to find it)."""
+    return torch.zeros(size, dtype=torch.long, device=ids.device).scatter_add_(
+        0, ids, torch.ones_like(ids))
 
 
 def plan_segments(q_labels: torch.Tensor, k_labels: torch.Tensor, num_labels: int):
-    """Where each query and key goes: ``(q_order, q_offsets, k_order, k_offsets, q_kept)``.
+    """Which pixels attend, in segment order: ``(q_index, q_offsets, k_index, k_offsets,
+    longest_q, longest_k)``.
 
-    ``*_order`` sorts the flattened ``(B * N)`` pixels by segment, ``*_offsets`` (one per
-    segment + 1, counting the dump's zero row) cut the sorted pixels into segments, no
-    segment empty; ``q_kept`` (sorted like the queries) says which queries attend (False:
-    the dump).
+    ``*_index``: positions in the flattened ``(B * N)`` pixels of the queries (keys) that
+    take part, sorted by (sample, label); ``*_offsets``: where each segment starts in them,
+    plus one last segment of one row (the zero query / key appended after them) and the
+    end; ``longest_*``: the longest segment (host ints). No segment is empty.
     """
     pairs = q_labels.shape[0] * num_labels
     q_ids, k_ids = _segment_ids(q_labels, num_labels), _segment_ids(k_labels, num_labels)
-    both = (torch.bincount(q_ids, minlength=pairs + 1)[:pairs] > 0) & \
-        (torch.bincount(k_ids, minlength=pairs + 1)[:pairs] > 0)
-    kept = int(both.sum())  # host sync: the number of segments sizes the jagged tensors
-    segment = torch.where(both, torch.cumsum(both, 0) - 1, torch.full_like(q_ids[:1], kept))
-    segment = F.pad(segment, (0, 1), value=kept)  # -1 pixels -> the dump
-    q_seg, k_seg = segment[q_ids], segment[k_ids]
-    q_order, q_offsets = _order_and_offsets(q_seg, kept + 1)
-    k_order, k_offsets = _order_and_offsets(k_seg, kept + 1)
-    return q_order, q_offsets, k_order, k_offsets, q_seg[q_order] < kept
+    q_counts, k_counts = _count(q_ids, pairs + 1)[:pairs], _count(k_ids, pairs + 1)[:pairs]
+    both = (q_counts > 0) & (k_counts > 0)
+    stats = torch.stack([both.sum(), (q_counts * both).sum(), (k_counts * both).sum(),
+                         (q_counts * both).max(), (k_counts * both).max()])
+    kept, n_q, n_k, longest_q, longest_k = stats.tolist()  # the one host sync
+    segment = torch.where(both, torch.cumsum(both, 0) - 1, torch.full_like(q_counts, kept))
+    segment = F.pad(segment, (0, 1), value=kept)  # -1 pixels: with the rest, left out
+
+    def order(ids: torch.Tensor, taking_part: int):
+        seg = segment[ids]
+        index = torch.sort(seg, stable=True).indices[:taking_part]  # the rest sort last
+        counts = _count(seg, kept + 1)
+        counts[kept] = 1  # the last segment: the zero row alone
+        return index, F.pad(torch.cumsum(counts, 0), (1, 0))
+
+    q_index, q_offsets = order(q_ids, n_q)
+    k_index, k_offsets = order(k_ids, n_k)
+    return q_index, q_offsets, k_index, k_offsets, max(longest_q, 1), max(longest_k, 1)
 
 
 def _jagged(values: torch.Tensor, offsets: torch.Tensor, longest: int) -> torch.Tensor:
@@ -83,21 +90,16 @@ def varlen_label_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
     acc = torch.promote_types(q.dtype, torch.float32)
     if not q.is_cuda:  # the math path keeps the scores in its inputs' dtype
         q, k = q.to(acc), k.to(acc)
-    q_order, q_offsets, k_order, k_offsets, q_kept = plan_segments(q_labels, k_labels,
-                                                                   num_labels)
+    q_index, q_offsets, k_index, k_offsets, longest_q, longest_k = plan_segments(
+        q_labels, k_labels, num_labels)
     # one head dim for q, k and v (the flash kernels want it), a multiple of 8 (zero
-    # columns of q and k do not change the scores); + the dump's zero row at the end
+    # columns of q and k do not change the scores); + the last segment's zero row
     dim = -(-max(c, cv) // 8) * 8
-    qs = F.pad(q.reshape(batch * nq, c)[q_order], (0, dim - c, 0, 1))
-    ks = F.pad(k.reshape(batch * nk, c)[k_order], (0, dim - c, 0, 1))
-    vs = F.pad(v.reshape(batch * nk, cv)[k_order].to(q.dtype), (0, dim - cv, 0, 1))
-    longest_q, longest_k = torch.stack([q_offsets.diff().max(),
-                                        k_offsets.diff().max()]).tolist()  # host sync
+    qs = F.pad(q.reshape(batch * nq, c)[q_index], (0, dim - c, 0, 1))
+    ks = F.pad(k.reshape(batch * nk, c)[k_index], (0, dim - c, 0, 1))
+    vs = F.pad(v.reshape(batch * nk, cv)[k_index].to(q.dtype), (0, dim - cv, 0, 1))
     out = F.scaled_dot_product_attention(
         _jagged(qs, q_offsets, longest_q), _jagged(ks, k_offsets, longest_k),
         _jagged(vs, k_offsets, longest_k), scale=scale)
-    out = out.transpose(1, 2).squeeze(2).values()[:-1, :cv].to(acc)  # sorted queries
-    out = torch.where(q_kept[:, None], out, torch.zeros_like(out))
-    inverse = torch.empty_like(q_order)
-    inverse[q_order] = torch.arange(q_order.numel(), device=q_order.device)
-    return out[inverse].view(batch, nq, cv)
+    out = out.transpose(1, 2).squeeze(2).values()[:-1, :cv].to(acc)  # the attending queries
+    return out.new_zeros(batch * nq, cv).index_copy(0, q_index, out).view(batch, nq, cv)

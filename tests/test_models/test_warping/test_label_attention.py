@@ -120,19 +120,24 @@ def test_varlen_batches_without_keys_or_with_wide_values():
 
 def test_varlen_segments_are_never_empty():
     """torch's fused kernels refuse a jagged tensor with an empty segment (math path, quadratic
-    memory): only (sample, label) pairs with queries and keys become segments, + the dump."""
+    memory): only (sample, label) pairs with queries and keys become segments, + one of a
+    zero row; the pixels that take part are exactly those of such pairs."""
     from headswap.models.warping.varlen_attention import plan_segments
     _, _, _, ql, kl = make_case()
-    q_order, q_offsets, k_order, k_offsets, q_kept = plan_segments(ql, kl, L)
-    pairs = {(b, lab) for b in range(ql.shape[0]) for lab in range(L)
-             if (ql[b] == lab).any() and (kl[b] == lab).any()}
-    assert len(q_offsets) == len(k_offsets) == len(pairs) + 2  # + the dump, + the start
+    q_index, q_offsets, k_index, k_offsets, longest_q, longest_k = plan_segments(ql, kl, L)
+    n = ql.shape[1]
+    pairs = sorted({(b, lab) for b in range(ql.shape[0]) for lab in range(L)
+                    if (ql[b] == lab).any() and (kl[b] == lab).any()})
+    assert len(q_offsets) == len(k_offsets) == len(pairs) + 2  # + the zero row's, + the start
     assert (q_offsets.diff() > 0).all() and (k_offsets.diff() > 0).all()
-    # the queries that attend: those of the pairs, sorted by (sample, label)
-    flat = ql.flatten()[q_order]
-    sample = (q_order // ql.shape[1])
-    expect = torch.tensor([(int(b), int(lab)) in pairs for b, lab in zip(sample, flat)])
-    assert torch.equal(q_kept, expect) and q_kept.sum() == q_offsets[-2]
+    assert q_offsets[-1] == len(q_index) + 1 and k_offsets[-1] == len(k_index) + 1
+    assert longest_q == int(q_offsets.diff().max()) and longest_k == int(k_offsets.diff().max())
+    # segment by segment: the queries and keys of one pair, in pixel order
+    for s, (b, lab) in enumerate(pairs):
+        qs = q_index[q_offsets[s]:q_offsets[s + 1]]
+        assert torch.equal(qs, torch.nonzero(ql[b] == lab)[:, 0] + b * n)
+        ks = k_index[k_offsets[s]:k_offsets[s + 1]]
+        assert torch.equal(ks, torch.nonzero(kl[b] == lab)[:, 0] + b * kl.shape[1])
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
