@@ -65,6 +65,7 @@ SIZES = {'720p': (1280, 720), '1080p': (1920, 1080)}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
+    from headswap.models.warping.label_attention import BACKENDS
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--resolution', choices=sorted(SIZES) + ['tiny'], default='720p')
     p.add_argument('--frames', type=int, help='frames of the timed clip (default 300; tiny 24)')
@@ -84,7 +85,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--models-dir', help='folder with the YuNet / MediaPipe model files')
     p.add_argument('--export-models', metavar='DIR',
                    help='copy the installed YuNet / MediaPipe model files to DIR and exit')
-    p.add_argument('--warping-backend', choices=('dense', 'perlabel', 'blocked', 'flex', 'varlen'),
+    p.add_argument('--warping-backend', choices=BACKENDS,
                    help="stage 2's exemplar warping (default: the blender config's)")
     p.add_argument('--target-fps', type=float, default=30.0)
     p.add_argument('--out', help='write the results as JSON here')

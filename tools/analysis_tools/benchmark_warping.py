@@ -248,7 +248,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--dtypes', nargs='+', default=['fp32', 'bf16'],
                         choices=['fp32', 'bf16', 'fp16'])
     parser.add_argument('--backends', nargs='+',
-                        default=['dense', 'perlabel', 'blocked', 'flex', 'varlen'])
+                        help='default: every backend of label_attention.BACKENDS')
     parser.add_argument('--repeats', type=int, default=5)
     parser.add_argument('--chunk-elems', type=int, default=1 << 24,
                         help='scores per chunk of the blocked backend')
@@ -261,6 +261,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     channels = args.channels or (32 if args.tiny else 256)
     dtypes = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
     la = load_backends()
+    backends = args.backends or list(la.BACKENDS)
 
     env = dict(torch=torch.__version__, device=str(device),
                device_name=(torch.cuda.get_device_name(device) if device.type == 'cuda'
@@ -279,7 +280,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     for size in grids:
         for dname in args.dtypes:
             results = {}
-            for backend in args.backends:
+            for backend in backends:
                 results[backend] = run_case(la, backend, batch, size, channels, dtypes[dname],
                                             device, args.repeats, args.chunk_elems)
                 gc.collect()  # the case's tensors are gone: give their memory back
