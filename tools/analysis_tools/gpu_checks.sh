@@ -9,6 +9,8 @@
 #                (it showed the slow variant is the third of the run, not bf16 sequential)
 #   inference-switch  bf16 twice, then fp32 (6 variants, not profiled): is the slow variant
 #                the third of the run, or the first after the precision changes?
+#   inference-isolated  fp32/bf16 x sequential/pipelined, each variant in a fresh process
+#                (--isolate: what a user running one precision gets; no switch in a process)
 #   inference-old  the same in another checkout, $OLD_TREE (e.g. `git archive REV | tar -x
 #                -C old`), run right after `inference` for a before/after table on one machine
 #   preparation  data preparation frames/s, CPU vs CUDA (MediaPipe landmarks + BiSeNet)
@@ -80,6 +82,10 @@ for group in "$@"; do
         run inference-switch "${INFERENCE_TIMEOUT:-300}" "$PY" "$DIR/tools/analysis_tools/benchmark_inference.py" \
             --resolution 720p --frames "${FRAMES:-150}" --precisions bf16,bf16,fp32 \
             --modes pipelined,sequential --out "$OUT/inference-switch.json" "${MODELS[@]}" ;;
+    inference-isolated)
+        run inference-isolated "${INFERENCE_TIMEOUT:-420}" "$PY" "$DIR/tools/analysis_tools/benchmark_inference.py" \
+            --resolution 720p --frames "${FRAMES:-150}" --precisions fp32,bf16 \
+            --modes sequential,pipelined --isolate --out "$OUT/inference-isolated.json" "${MODELS[@]}" ;;
     inference-old)
         [ -n "${OLD_TREE:-}" ] || { echo "inference-old: set OLD_TREE to the other checkout" >&2; continue; }
         OLD=$(cd "$OLD_TREE" && pwd)
