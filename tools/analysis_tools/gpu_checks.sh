@@ -35,6 +35,15 @@
 #   finetune     the ft600 fine-tuning config through tools/train.py (one process), train ->
 #                resume, fp32 and --amp (bf16), each with model.cuda_graphs=True (the
 #                config's setting) and False
+#   learn-train  issue 14's stage-1 learning check, first part: the landmark config (or
+#                $LEARN_CONFIG; $LEARN_CONFIG2 for stage 2) trained
+#                on the bundled sample for $BUDGET s (default 490: with start-up and the
+#                offline install it fits one 600-s device command), checkpoint kept in
+#                $LC_DIR (default work_dirs/lc10, outside OUT: checkpoints are not results)
+#   learn-resume the same training resumed for $BUDGET s more (default 110: 600 s in all),
+#                then scored against the mean face: report, grids, logs in OUT/learn.tgz; run it
+#                on the same machine (within its idle window): elsewhere it finds no checkpoint
+#   learn-stage2 stage 2's learning check for $BUDGET2 s (default 300): OUT/learn-stage2.tgz
 #
 # Frozen networks run with random weights (no checkpoints on the GPU hosts) and the metrics
 # are left out of train/test (they need their own network files); the numbers are speeds.
@@ -143,6 +152,28 @@ for group in "$@"; do
             TORCH_LOGS=recompiles run "flex-process$i" "${FLEX_TIMEOUT:-300}" "$PY" \
                 "$DIR/tools/analysis_tools/flex_warmup_probe.py"
         done ;;
+    learn-train)
+        run learn-train "${LEARN_TIMEOUT:-560}" "$PY" "$DIR/tools/analysis_tools/learning_check.py" \
+            --stages 1 --amp --random-weights --budget "${BUDGET:-490}" --train-only \
+            --out "${LC_DIR:-work_dirs/lc10}" --stage1-config "$DIR/${LEARN_CONFIG:-$LMK_CONFIG}" ;;
+    learn-resume)
+        LC=${LC_DIR:-work_dirs/lc10}
+        if [ ! -f "$LC/stage1/last_checkpoint" ]; then
+            echo "learn-resume: no checkpoint in $LC/stage1 (not the machine learn-train ran on)" \
+                | tee -a "$OUT/learn-resume.log"
+        else
+            run learn-resume "${LEARN_TIMEOUT:-300}" "$PY" \
+                "$DIR/tools/analysis_tools/learning_check.py" --stages 1 --amp --random-weights \
+                --budget "${BUDGET:-110}" --out "$LC" \
+                --stage1-config "$DIR/${LEARN_CONFIG:-$LMK_CONFIG}" --cfg-options1 resume=True
+            tar czf "$OUT/learn.tgz" --exclude='*.pth' -C "$LC" .
+        fi ;;
+    learn-stage2)
+        LC2=${LC_DIR2:-work_dirs/lc_stage2}
+        run learn-stage2 "${LEARN_TIMEOUT:-480}" "$PY" "$DIR/tools/analysis_tools/learning_check.py" \
+            --stages 2 --amp --random-weights --budget "${BUDGET2:-300}" --out "$LC2" \
+            --stage2-config "$DIR/${LEARN_CONFIG2:-configs/head2scene_blender.py}"
+        [ -d "$LC2" ] && tar czf "$OUT/learn-stage2.tgz" --exclude='*.pth' -C "$LC2" . ;;
     warping)
         run warping "${WARPING_TIMEOUT:-240}" "$PY" "$DIR/tools/analysis_tools/benchmark_warping.py" \
             --grids 64 128 --backends dense blocked varlen --out "$OUT/warping.json"
