@@ -292,28 +292,33 @@ def test_bf16_and_source_hair_colour(inferencer, tmp_path):
 
 
 def test_demo_cli(inferencer, tmp_path):
-    """The command line: summary lines, exit 1 for a truncated target, 2 for usage errors."""
-    from tests.conftest import run_tool
+    """The command line: summary lines, exit 1 for a truncated target, 2 for usage errors.
+    The three commands are independent: they run two at a time (``ToolRuns``)."""
+    from tests.conftest import ToolRuns
     ckpt = inferencer.cfg.model
     target = write_clip(str(tmp_path / 'full.mp4'), talking_clip(10), faststart=True)
     data = open(target, 'rb').read()
     (tmp_path / 'cut.mp4').write_bytes(data[:int(len(data) * 0.6)])
+    Image.fromarray(scene(120, 90)).save(tmp_path / 'wall.png')
     common = ['demo/headswap_demo.py', '--config', CONFIG, '--quiet', '--device', 'cpu',
               '--cfg-options', f'model.aligner_checkpoint={ckpt.aligner_checkpoint}',
               f'model.blender_checkpoint={ckpt.blender_checkpoint}', '--sources', ASTRONAUT]
-    proc = run_tool(common + ['--target', str(tmp_path / 'cut.mp4'), '--out',
-                              str(tmp_path / 'o.mp4')], check=False)
-    assert proc.returncode == 1, proc.stderr[-2000:]
-    assert 'frames swapped' in proc.stdout and 'truncated' in proc.stderr
-    assert proc.stderr.count('truncated') == 1  # one message per error
-    Image.fromarray(scene(120, 90)).save(tmp_path / 'wall.png')
-    proc = run_tool(common + ['--target', str(tmp_path / 'wall.png'), '--out',
-                              str(tmp_path / 'o.png')], check=False)
-    assert proc.returncode == 1 and 'wall.png: no face was swapped' in proc.stderr
-    assert not (tmp_path / 'o.png').exists()
-    proc = run_tool(common + ['--target', str(tmp_path / 'none.jpg'), '--out',
-                              str(tmp_path / 'o.png')], check=False)
-    assert proc.returncode == 2 and 'none.jpg: no such file or folder' in proc.stderr
+    with ToolRuns() as tools:
+        def demo(target, out):
+            return tools.start(common + ['--target', str(tmp_path / target), '--out',
+                                         str(tmp_path / out)], check=False)
+
+        cut, wall, none = (demo('cut.mp4', 'o.mp4'), demo('wall.png', 'o.png'),
+                           demo('none.jpg', 'none.png'))
+        proc = cut.result()
+        assert proc.returncode == 1, proc.stderr[-2000:]
+        assert 'frames swapped' in proc.stdout and 'truncated' in proc.stderr
+        assert proc.stderr.count('truncated') == 1  # one message per error
+        proc = wall.result()
+        assert proc.returncode == 1 and 'wall.png: no face was swapped' in proc.stderr
+        assert not (tmp_path / 'o.png').exists()
+        proc = none.result()
+        assert proc.returncode == 2 and 'none.jpg: no such file or folder' in proc.stderr
 
 
 @pytest.mark.parametrize('embedder', ['sface', 'arcface'])

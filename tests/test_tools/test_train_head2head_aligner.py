@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from tests.baselines import l1, mean_image
-from tests.conftest import run_tool
+from tests.conftest import ToolRuns, run_tool
 from tests.synthetic_head2head import render_frame
 
 CONFIG = 'tests/data/configs/head2head_aligner_tiny_synthetic.py'
@@ -27,6 +27,26 @@ def _scalars(work) -> list:
 
 def _model_state(path) -> dict:
     return torch.load(path, map_location='cpu', weights_only=False)['state_dict']
+
+
+OVERFIT = ['tools/analysis_tools/overfit_aligner.py', CONFIG, '--frames', '4', '--iters', '600',
+           '--log-every', '100', '--cfg-options', 'model.driver_augmentation=None',
+           'model.gan_warmup=100000']
+
+
+@pytest.fixture(scope='module', autouse=True)
+def overfit(request):
+    """The future of test_overfits_a_handful_of_frames' run (600 iterations, about a minute of
+    one core), started with the module when that test is selected: it runs on the second
+    core beside the one-process tools/train.py runs of the tests before it (the two-process
+    dist_train tests come after it)."""
+    if not any(item.module is request.module and
+               item.originalname == 'test_overfits_a_handful_of_frames'
+               for item in request.session.items):
+        yield None
+        return
+    with ToolRuns(workers=1) as tools:
+        yield tools.start(OVERFIT)
 
 
 @pytest.fixture(scope='module')
@@ -81,7 +101,7 @@ def test_nan_loss_stops_with_a_resumable_checkpoint(tmp_path):
     assert osp.isfile(tmp_path / 'iter_6.pth')
 
 
-def test_overfits_a_handful_of_frames():
+def test_overfits_a_handful_of_frames(overfit):
     """The tiny model fits 4 frames better than their per-pixel mean image does.
 
     L1 falling 5x from a random start is not enough: on these frames the constant mean image
@@ -90,9 +110,7 @@ def test_overfits_a_handful_of_frames():
     is reconstruction-only (no driver augmentation, adversarial terms held back by gan_warmup):
     with them the tiny model was still above it after 400 (0.084, measured).
     """
-    proc = run_tool(['tools/analysis_tools/overfit_aligner.py', CONFIG, '--frames', '4',
-                     '--iters', '600', '--log-every', '100', '--cfg-options',
-                     'model.driver_augmentation=None', 'model.gan_warmup=100000'])
+    proc = overfit.result()  # OVERFIT
     lines = proc.stdout.strip().splitlines()
     assert 'PASS' in lines[-1], proc.stdout[-2000:]
     last = float(re.search(r'last 10 iterations ([\d.]+)', lines[-1]).group(1))

@@ -4,6 +4,10 @@ The config trains on the bundled ``data/sample`` at 32 px. What
 ``test_train_head2head_aligner.py`` already covers on synthetic data (every loss logged,
 resume by path reproducing the weights, NaN stop, ``dist_train.sh`` with 2 CPU processes)
 is not repeated here.
+
+The commands are started together by the ``runs`` fixture, two at a time (``ToolRuns``: one
+single-threaded process per core): those that need the first run's checkpoints once it has
+written them; each test waits for its own.
 """
 import glob
 import json
@@ -13,7 +17,7 @@ import shutil
 import pytest
 import torch
 
-from tests.conftest import run_tool
+from tests.conftest import ToolRuns
 
 CONFIG = 'configs/head2head/head2head_aligner_tiny_1xb2-1k_sample-32.py'
 MAX_ITERS = 4
@@ -35,10 +39,51 @@ def _scalars(work) -> dict:
 
 
 @pytest.fixture(scope='module')
-def trained(tmp_path_factory):
-    """An uninterrupted 4-iteration run, validated at the end."""
-    work = tmp_path_factory.mktemp('train')
-    proc = run_tool(['tools/train.py', CONFIG, '--work-dir', str(work), '--cfg-options', *SHORT])
+def runs(tmp_path_factory):
+    """{name: (work dir, future of its command)}. 'train' is an uninterrupted 4-iteration run,
+    validated at the end; the runs on its checkpoints start once it has finished (if it
+    failed, the tests that need it fail on it, the others run)."""
+    out = {}
+    with ToolRuns() as tools:
+
+        def start(name, args, check=True, work=None):
+            work = work or tmp_path_factory.mktemp(name)
+            out[name] = (work, tools.start([str(a).format(work=work) for a in args],
+                                           check=check))
+
+        train = ['tools/train.py', CONFIG, '--work-dir', '{work}']
+        start('train', train + ['--cfg-options', *SHORT])
+        start('amp', train + ['--amp', '--cfg-options', *SHORT, 'train_cfg.max_iters=1',
+                              *NO_VAL])
+        start('unknown_component', train + ['--cfg-options', 'model.losses.l1.type=L1Los'],
+              check=False)
+        start('missing_resume', train + ['--resume', '{work}/iter_99.pth'], check=False)
+        start('missing_config', ['tools/train.py', 'configs/nope.py'], check=False)
+        work, run = out['train']
+        if run.exception() is None:  # (waits for it)
+            # a run killed after iteration 2's checkpoint, for ``--resume auto``
+            resume = tmp_path_factory.mktemp('resume')
+            shutil.copy(work / 'iter_2.pth', resume / 'iter_2.pth')
+            (resume / 'last_checkpoint').write_text(str(resume / 'iter_2.pth'))
+            start('resume', train + ['--resume', 'auto', '--cfg-options', *SHORT, *NO_VAL],
+                  work=resume)
+            start('test', ['tools/test.py', CONFIG, work / f'iter_{MAX_ITERS}.pth',
+                           '--work-dir', '{work}', '--out', '{work}/metrics.json',
+                           '--show-dir', 'grids'])
+            bad = tmp_path_factory.mktemp('corrupt') / 'iter_2.pth'
+            bad.write_bytes((work / 'iter_2.pth').read_bytes()[:2048])
+            start('corrupt_train', ['tools/train.py', CONFIG, '--work-dir', '{work}/w',
+                                    '--resume', bad, '--cfg-options', *NO_VAL], check=False)
+            start('corrupt_test', ['tools/test.py', CONFIG, bad, '--work-dir', '{work}/w'],
+                  check=False)
+        yield out
+
+
+@pytest.fixture(scope='module')
+def trained(runs):
+    """The 'train' run: (work dir, its log)."""
+    work, run = runs['train']
+    proc = run.result()
     return work, proc.stdout + proc.stderr
 
 
@@ -67,14 +112,12 @@ def test_train_writes_checkpoints_tensorboard_and_validates(trained):
     assert grids == ['train_2.png', 'train_4.png', f'val_{MAX_ITERS}.png']
 
 
-def test_resume_auto_continues_with_identical_losses(trained, tmp_path):
+def test_resume_auto_continues_with_identical_losses(trained, runs):
     """A run killed after iteration 2's checkpoint; ``--resume auto`` finds it and goes on."""
     work, _ = trained
     full = _scalars(work)
-    shutil.copy(work / 'iter_2.pth', tmp_path / 'iter_2.pth')
-    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_2.pth'))
-    proc = run_tool(['tools/train.py', CONFIG, '--work-dir', str(tmp_path), '--resume', 'auto',
-                     '--cfg-options', *SHORT, *NO_VAL])
+    tmp_path, run = runs['resume']  # iter_2.pth and last_checkpoint naming it
+    proc = run.result()
     assert 'resumed epoch: 0, iter: 2' in proc.stdout + proc.stderr
     resumed = _scalars(tmp_path)
     assert sorted(resumed) == list(range(3, MAX_ITERS + 1))
@@ -84,10 +127,10 @@ def test_resume_auto_continues_with_identical_losses(trained, tmp_path):
     assert osp.isfile(tmp_path / f'iter_{MAX_ITERS}.pth')
 
 
-def test_amp_flag_trains_in_bfloat16(trained, tmp_path):
+def test_amp_flag_trains_in_bfloat16(trained, runs):
     work, _ = trained
-    run_tool(['tools/train.py', CONFIG, '--work-dir', str(tmp_path), '--amp',
-              '--cfg-options', *SHORT, 'train_cfg.max_iters=1', *NO_VAL])
+    tmp_path, run = runs['amp']
+    run.result()
     dumped = open(tmp_path / osp.basename(CONFIG)).read()
     assert dumped.count("type='AutocastOptimWrapper'") == 2  # generator and discriminator
     amp, fp32 = _scalars(tmp_path)[1], _scalars(work)[1]
@@ -98,12 +141,12 @@ def test_amp_flag_trains_in_bfloat16(trained, tmp_path):
         assert amp[k] == pytest.approx(fp32[k], rel=0.05), k
 
 
-def test_test_tool_loads_the_checkpoint(trained, tmp_path):
+def test_test_tool_loads_the_checkpoint(trained, runs):
     """tools/test.py on the last checkpoint reproduces the end-of-training validation."""
     work, _ = trained
+    tmp_path, run = runs['test']  # ITERS' checkpoint, --show-dir grids
+    run.result()
     out = tmp_path / 'metrics.json'
-    run_tool(['tools/test.py', CONFIG, str(work / f'iter_{MAX_ITERS}.pth'), '--work-dir',
-              str(tmp_path), '--out', str(out), '--show-dir', 'grids'])
     metrics = json.loads(out.read_text())
     assert METRICS <= set(metrics) and all(isinstance(v, float) for v in metrics.values())
     assert 'PSNR' in (tmp_path / 'metrics.md').read_text()
@@ -124,34 +167,27 @@ def _error_line(proc) -> str:
     return lines[-1]
 
 
-def test_missing_config_is_one_line():
-    line = _error_line(run_tool(['tools/train.py', 'configs/nope.py'], check=False))
+def test_missing_config_is_one_line(runs):
+    line = _error_line(runs['missing_config'][1].result())
     assert 'configs/nope.py: no such config file' in line
 
 
-def test_unknown_component_is_one_line(tmp_path):
+def test_unknown_component_is_one_line(runs):
     """A misspelt type deep inside the model (a loss) fails with one line, not a traceback."""
-    proc = run_tool(['tools/train.py', CONFIG, '--work-dir', str(tmp_path),
-                     '--cfg-options', 'model.losses.l1.type=L1Los'], check=False)
-    line = _error_line(proc)
+    line = _error_line(runs['unknown_component'][1].result())  # model.losses.l1.type=L1Los
     assert 'unknown component type L1Los' in line and 'custom_imports' in line
 
 
-def test_missing_resume_path_is_one_line(tmp_path):
-    proc = run_tool(['tools/train.py', CONFIG, '--work-dir', str(tmp_path), '--resume',
-                     str(tmp_path / 'iter_99.pth')], check=False)
+def test_missing_resume_path_is_one_line(runs):
+    proc = runs['missing_resume'][1].result()
     assert 'iter_99.pth: no such checkpoint file' in _error_line(proc)
 
 
-def test_corrupt_checkpoint_is_one_line(trained, tmp_path):
-    work, _ = trained
-    bad = tmp_path / 'iter_2.pth'
-    bad.write_bytes((work / 'iter_2.pth').read_bytes()[:2048])
-    proc = run_tool(['tools/train.py', CONFIG, '--work-dir', str(tmp_path / 'w'), '--resume',
-                     str(bad), '--cfg-options', *NO_VAL], check=False)
+def test_corrupt_checkpoint_is_one_line(trained, runs):
+    """iter_2.pth cut to its first 2 kB, for ``tools/train.py --resume`` and tools/test.py."""
+    proc = runs['corrupt_train'][1].result()
     assert 'iter_2.pth: not a readable checkpoint' in _error_line(proc)
-    proc = run_tool(['tools/test.py', CONFIG, str(bad), '--work-dir', str(tmp_path / 'w')],
-                    check=False)
+    proc = runs['corrupt_test'][1].result()
     assert 'iter_2.pth: not a readable checkpoint' in _error_line(proc)
 
 

@@ -5,21 +5,36 @@ import statistics
 import cv2
 import pytest
 
-from tests.conftest import run_tool
+from tests.conftest import ToolRuns
 from tests.test_tools.tiny_eval import tiny_checkpoint, tiny_eval_config
 from tests.test_tools.tool_loader import load_tool
 
 
-def test_kshot_curves_meta_and_finetuned(tmp_path):
+@pytest.fixture(scope='module')
+def runs(tmp_path_factory):
+    """{name: (dir, future of its kshot_eval.py command)}, both started at once (``ToolRuns``:
+    one single-threaded process per core), on a tiny self-reenactment config and checkpoint."""
+    tmp_path = tmp_path_factory.mktemp('kshot')
     cfg = tiny_eval_config('configs/evaluation/head2head_self-reenactment_talking-heads-512.py',
                            'head2head', str(tmp_path / 'eval.py'))
     ckpt = tiny_checkpoint(cfg, str(tmp_path / 'meta.pth'))
+    tool = ['tools/analysis_tools/kshot_eval.py', ckpt, '--config', cfg]
+    too_many = tmp_path_factory.mktemp('too_many')
+    with ToolRuns() as tools:
+        curves = tools.start(tool + [
+            '--shots', '1', '2', '--ft-config',
+            'tests/data/configs/head2head_aligner_tiny_ft_sample.py', '--ft-iters', '2',
+            '--max-driver-frames', '2', '--work-dir', str(tmp_path / 'work'),
+            '--out', str(tmp_path / 'kshot.json'), '--device', 'cpu'])
+        refused = tools.start(tool + ['--shots', '64', '--no-finetune', '--work-dir',
+                                      str(too_many)], check=False)
+        yield dict(curves=(tmp_path, curves), too_many_shots=(too_many, refused))
+
+
+def test_kshot_curves_meta_and_finetuned(runs):
+    tmp_path, run = runs['curves']
+    proc = run.result()
     out = tmp_path / 'kshot.json'
-    proc = run_tool(['tools/analysis_tools/kshot_eval.py', ckpt, '--config', cfg,
-                     '--shots', '1', '2', '--ft-config',
-                     'tests/data/configs/head2head_aligner_tiny_ft_sample.py', '--ft-iters', '2',
-                     '--max-driver-frames', '2', '--work-dir', str(tmp_path / 'work'),
-                     '--out', str(out), '--device', 'cpu'])
     results = json.loads(out.read_text())
     assert results['shots'] == [1, 2] and len(results['pairs']) == 2  # both sample pairs
     for mode in ('meta', 'ft'):
@@ -49,11 +64,7 @@ def test_summary_of_known_values():
     assert got['per_pair'] == rows
 
 
-def test_too_many_shots_for_the_split_is_one_line(tmp_path):
-    cfg = tiny_eval_config('configs/evaluation/head2head_self-reenactment_talking-heads-512.py',
-                           'head2head', str(tmp_path / 'eval.py'))
-    ckpt = tiny_checkpoint(cfg, str(tmp_path / 'meta.pth'))
-    proc = run_tool(['tools/analysis_tools/kshot_eval.py', ckpt, '--config', cfg, '--shots',
-                     '64', '--no-finetune', '--work-dir', str(tmp_path)], check=False)
+def test_too_many_shots_for_the_split_is_one_line(runs):
+    proc = runs['too_many_shots'][1].result()  # --shots 64 --no-finetune
     assert proc.returncode == 2 and 'Traceback' not in proc.stderr
     assert 'no pair lists K=64 source frames' in proc.stderr.strip().splitlines()[-1]
