@@ -42,6 +42,12 @@ model = dict(
     # adversarial terms otherwise pull an early generator, which cannot yet tell drivers
     # apart, onto one sharp face (D_A trains from the start)
     gan_warmup=2000,
+    # ... then brought in over 1000 iterations instead of at full weight at once: switched on
+    # in one step at 512, the generator's gradient norm rose 3.5x and its L1 went from 0.75
+    # to 1.35 within 50 steps (D_A's logits collapsed from +1.9 / -2.0 to +0.3 / +0.2) and
+    # was still at 0.92 150 steps later (landmark config, one H100, 2026-12-07:
+    # docs/en/stage1_learning.md). Whether the ramp scores better at 512 is not measured yet
+    gan_rampup=1000,
     # the average follows the weights closely early on (momentum max(0.001, 20 / (20 + n))),
     # so that an early checkpoint evaluated through its EMA is not mostly its random start
     ema=dict(momentum=0.001, interval=1, gamma=20),

@@ -66,9 +66,11 @@ def test_one_gpu_config_is_the_paper_model_with_group_norm_encoders():
     assert 'DriverSensitivityHook' in {h['type'] for h in cfg.custom_hooks}
     paper = load_config(PAPER)
     assert cfg.model.generator == paper.model.generator
-    # the paper's MLP with its input standardised; the adversarial terms wait 2000 iterations
+    # the paper's MLP with its input standardised; the adversarial terms wait 2000 iterations,
+    # then come in over 1000
     assert cfg.model.mlp == dict(paper.model.mlp, input_norm=True)
     assert cfg.model.gan_warmup == 2000 and paper.model.get('gan_warmup', 0) == 0
+    assert cfg.model.gan_rampup == 1000 and paper.model.get('gan_rampup', 0) == 0
     # the driver keeps its colour jitter but is not moved alone (the paper config's is)
     aug, paper_aug = cfg.model.driver_augmentation, paper.model.driver_augmentation
     assert (aug.rotation, tuple(aug.scale), aug.translation) == (0.0, (1.0, 1.0), 0.0)

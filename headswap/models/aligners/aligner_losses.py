@@ -2,7 +2,7 @@
 
 :class:`AlignerLosses` builds ``model.losses`` and computes D_A's hinge loss and the
 generator's terms; :class:`~.head2head_aligner.Head2HeadAligner` schedules them (and leaves
-the adversarial terms out during ``gan_warmup``).
+the adversarial terms out during ``gan_warmup`` and ramps them in over ``gan_rampup``).
 """
 from typing import Dict, Optional
 
@@ -16,13 +16,14 @@ __all__ = ['AlignerLosses', 'ADVERSARIAL_TERMS', 'LOSS_NAMES']
 
 # names of model.losses; each logs as `loss_<name>` (`gan`: `loss_g_adv`, `loss_d_adv`)
 LOSS_NAMES = ('l1', 'vgg', 'arcface_fm', 'identity', 'disc_fm', 'gan', 'mask')
-# the generator terms that come from D_A (left out of the generator loss during gan_warmup)
+# the generator terms that come from D_A (left out of the generator loss during gan_warmup,
+# scaled from 0 to 1 over gan_rampup after it)
 ADVERSARIAL_TERMS = ('loss_g_adv', 'loss_disc_fm')
 
 
 class AlignerLosses:
     """Loss construction and evaluation of the aligner (needs ``self.losses``, ``vgg``,
-    ``identity_encoder``, ``discriminator``, ``gan_warmup`` and
+    ``identity_encoder``, ``discriminator``, ``gan_warmup``, ``gan_rampup`` and
     ``_frozen_discriminator`` from :class:`TwoPlayerGAN`)."""
 
     def _build_losses(self, cfgs: Dict[str, dict]) -> nn.ModuleDict:
@@ -79,8 +80,13 @@ class AlignerLosses:
             out['loss_mask'] = losses['mask'](fake_mask, gt_mask)
         return out
 
-    def _in_gan_warmup(self) -> bool:
-        """Whether this iteration is inside ``gan_warmup`` (the Runner's iteration count)."""
-        if self.gan_warmup <= 0:
-            return False
-        return int(MessageHub.get_current_instance().get_info('iter', 0)) < self.gan_warmup
+    def _adversarial_weight(self) -> float:
+        """The factor of the adversarial terms in the generator's loss at this iteration (the
+        Runner's count): 0 inside ``gan_warmup``, then rising linearly over ``gan_rampup``
+        iterations to 1 (at once when ``gan_rampup`` is 0)."""
+        if self.gan_warmup <= 0 and self.gan_rampup <= 0:
+            return 1.0
+        done = int(MessageHub.get_current_instance().get_info('iter', 0)) - self.gan_warmup
+        if done < 0:
+            return 0.0
+        return min(1.0, (done + 1) / self.gan_rampup) if self.gan_rampup > 0 else 1.0

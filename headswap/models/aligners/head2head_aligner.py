@@ -94,6 +94,10 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
             adversarial and D_A feature-matching terms are computed and logged but left out
             of its loss; D_A trains from the start. 0 (the paper): no warm-up. Not in the
             paper: see ``docs/en/stage1_learning.md``.
+        gan_rampup: Iterations after ``gan_warmup`` over which those terms' factor rises
+            linearly from 0 to 1, so that G is not handed the full gradient of a D_A that
+            has trained alone until then in one step. 0: full weight at once. Not in the
+            paper.
         diagnostics_window: Training samples over which ``driver_sensitivity``
             (the spread of the outputs over the spread of their targets; 0 for one
             face whatever the driver), ``adain_std`` and ``adain_rms`` are logged
@@ -127,7 +131,8 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
                      type='IdentityHidingAugmentation'),
                  pose_augmentation: Optional[ModuleCfg] = None,
                  landmark_map: Optional[ModuleCfg] = None, reconstruct: str = 'frame',
-                 background: float = -1.0, gan_warmup: int = 0, diagnostics_window: int = 32,
+                 background: float = -1.0, gan_warmup: int = 0, gan_rampup: int = 0,
+                 diagnostics_window: int = 32,
                  ema: Optional[dict] = None, test_use_ema: bool = True,
                  init_from_ema: bool = False, cuda_graphs: bool = False,
                  data_preprocessor: Optional[ModuleCfg] = dict(
@@ -155,9 +160,10 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
         if not -1 <= background <= 1:
             raise ValueError(f'background must be in [-1, 1], got {background}')
         self.reconstruct, self.background = reconstruct, float(background)
-        if gan_warmup < 0:
-            raise ValueError(f'gan_warmup must be >= 0 iterations, got {gan_warmup}')
-        self.gan_warmup = int(gan_warmup)
+        for name, value in (('gan_warmup', gan_warmup), ('gan_rampup', gan_rampup)):
+            if value < 0:
+                raise ValueError(f'{name} must be >= 0 iterations, got {value}')
+        self.gan_warmup, self.gan_rampup = int(gan_warmup), int(gan_rampup)
         self.diagnostics = (DriverSensitivityWindow(diagnostics_window)
                             if diagnostics_window else None)
         self.losses = self._build_losses(losses or {})
@@ -356,8 +362,9 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
                 {n: getattr(self, n) for n in ('vgg', 'identity_encoder')
                  if getattr(self, n) is not None},
                 real, fake, fake_mask, *(() if gt_mask is None else (gt_mask, )))
-            warm = self._in_gan_warmup()
-            g_loss = sum(v for k, v in g_out.items() if not (warm and k in ADVERSARIAL_TERMS))
+            adv = self._adversarial_weight()
+            g_loss = sum(v if k not in ADVERSARIAL_TERMS or adv == 1 else v * adv
+                         for k, v in g_out.items() if adv > 0 or k not in ADVERSARIAL_TERMS)
         norms: Dict[str, torch.Tensor] = {}
         g_applied = self._update(g_wrapper, g_loss,
                                  None if self.diagnostics is None else

@@ -1,4 +1,7 @@
-"""gan_warmup: the generator side learns from the reconstruction terms alone at first."""
+"""gan_warmup: the generator side learns from the reconstruction terms alone at first;
+gan_rampup: then the adversarial terms come in linearly."""
+import copy
+
 import pytest
 import torch
 from mmengine.logging import MessageHub
@@ -18,6 +21,18 @@ def _step(cfg, iteration: int, **overrides):
     MessageHub.get_current_instance().update_info('iter', iteration)
     model = build(cfg, diagnostics_window=0, **overrides).train()
     log = model.train_step(batch(k=2, b=2), optim_for(cfg, model))
+    return model, log
+
+
+def _sgd_step(cfg, iteration: int, **overrides):
+    """One step with plain SGD on the generator side: its weight change is -lr x gradient,
+    linear in the factor of the adversarial terms."""
+    cfg = copy.deepcopy(cfg)
+    cfg.optim_wrapper.generator.optimizer = dict(type='SGD', lr=0.5)
+    MessageHub.get_current_instance().update_info('iter', iteration)
+    model = build(cfg, diagnostics_window=0, **overrides).train()
+    log = model.train_step(batch(k=2, b=2), optim_for(cfg, model))
+    return model, log
     return model, log
 
 
@@ -42,3 +57,37 @@ def test_warmup_leaves_the_adversarial_terms_out_of_the_generator_update(cfg):
 def test_warmup_must_not_be_negative(cfg):
     with pytest.raises(ValueError, match='gan_warmup'):
         build(cfg, gan_warmup=-1)
+    with pytest.raises(ValueError, match='gan_rampup'):
+        build(cfg, gan_rampup=-2)
+
+
+def test_rampup_factor_counts_from_the_end_of_the_warmup(cfg):
+    model = build(cfg, gan_warmup=5, gan_rampup=4)
+    hub = MessageHub.get_current_instance()
+    factors = []
+    for it in range(11):
+        hub.update_info('iter', it)
+        factors.append(model._adversarial_weight())
+    assert factors == [0, 0, 0, 0, 0, 0.25, 0.5, 0.75, 1, 1, 1]
+    hub.update_info('iter', 0)
+    assert build(cfg, gan_rampup=2)._adversarial_weight() == 0.5  # no warm-up, ramp from 0
+    assert build(cfg)._adversarial_weight() == 1  # the paper: full weight from the start
+
+
+def test_rampup_scales_the_adversarial_gradient(cfg):
+    """Half-way through the ramp the generator side's SGD step is the mean of the steps
+    without the adversarial terms (inside the warm-up) and with them at full weight."""
+    ramp = dict(gan_warmup=5, gan_rampup=4)
+    ref = _generator_state(build(cfg, diagnostics_window=0, **ramp))
+    off, _ = _sgd_step(cfg, 4, **ramp)   # factor 0
+    half, _ = _sgd_step(cfg, 6, **ramp)  # factor 0.5
+    full, _ = _sgd_step(cfg, 8, **ramp)  # factor 1
+    off, half, full = (_generator_state(m) for m in (off, half, full))
+    moved = 0
+    for k, w0 in ref.items():
+        if not w0.is_floating_point():
+            continue
+        d_off, d_half, d_full = off[k] - w0, half[k] - w0, full[k] - w0
+        torch.testing.assert_close(d_half, (d_off + d_full) / 2, rtol=1e-3, atol=1e-6, msg=k)
+        moved += int(not torch.allclose(d_off, d_full))
+    assert moved > 0  # the adversarial terms do change the step
