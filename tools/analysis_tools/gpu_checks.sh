@@ -36,11 +36,14 @@
 #                resume, fp32 and --amp (bf16), each with model.cuda_graphs=True (the
 #                config's setting) and False
 #   learn-train  issue 14's stage-1 learning check, first part: the landmark config (or
-#                $LEARN_CONFIG; $LEARN_CONFIG2 for stage 2) trained
-#                on the bundled sample for $BUDGET s (default 490: with start-up and the
-#                offline install it fits one 600-s device command), checkpoint kept in
+#                $LEARN_CONFIG, with $LEARN_OPTIONS as its --cfg-options, k=v separated by
+#                spaces; $LEARN_CONFIG2 for stage 2) trained
+#                on the bundled sample for $BUDGET s (default 400: a fresh machine's offline
+#                install, mmcv's build included, took ~100 s and the 512 checkpoint's write
+#                ~10 s; 490 s of training was cut off by the 600-s limit before its
+#                checkpoint, 2026-12-07), checkpoint kept in
 #                $LC_DIR (default work_dirs/lc10, outside OUT: checkpoints are not results)
-#   learn-resume the same training resumed for $BUDGET s more (default 110: 600 s in all),
+#   learn-resume the same training resumed for $BUDGET s more (default 200: 600 s in all),
 #                then scored against the mean face: report, grids, logs in OUT/learn.tgz; run it
 #                on the same machine (within its idle window): elsewhere it finds no checkpoint
 #   learn-stage2 stage 2's learning check for $BUDGET2 s (default 300): OUT/learn-stage2.tgz
@@ -153,9 +156,10 @@ for group in "$@"; do
                 "$DIR/tools/analysis_tools/flex_warmup_probe.py"
         done ;;
     learn-train)
-        run learn-train "${LEARN_TIMEOUT:-560}" "$PY" "$DIR/tools/analysis_tools/learning_check.py" \
-            --stages 1 --amp --random-weights --budget "${BUDGET:-490}" --train-only \
-            --out "${LC_DIR:-work_dirs/lc10}" --stage1-config "$DIR/${LEARN_CONFIG:-$LMK_CONFIG}" ;;
+        run learn-train "${LEARN_TIMEOUT:-480}" "$PY" "$DIR/tools/analysis_tools/learning_check.py" \
+            --stages 1 --amp --random-weights --budget "${BUDGET:-400}" --train-only \
+            --out "${LC_DIR:-work_dirs/lc10}" --stage1-config "$DIR/${LEARN_CONFIG:-$LMK_CONFIG}" \
+            ${LEARN_OPTIONS:+--cfg-options1 $LEARN_OPTIONS} ;;
     learn-resume)
         LC=${LC_DIR:-work_dirs/lc10}
         if [ ! -f "$LC/stage1/last_checkpoint" ]; then
@@ -164,8 +168,9 @@ for group in "$@"; do
         else
             run learn-resume "${LEARN_TIMEOUT:-300}" "$PY" \
                 "$DIR/tools/analysis_tools/learning_check.py" --stages 1 --amp --random-weights \
-                --budget "${BUDGET:-110}" --out "$LC" \
-                --stage1-config "$DIR/${LEARN_CONFIG:-$LMK_CONFIG}" --cfg-options1 resume=True
+                --budget "${BUDGET:-200}" --out "$LC" \
+                --stage1-config "$DIR/${LEARN_CONFIG:-$LMK_CONFIG}" --cfg-options1 resume=True \
+                ${LEARN_OPTIONS:-}
             tar czf "$OUT/learn.tgz" --exclude='*.pth' -C "$LC" .
         fi ;;
     learn-stage2)
