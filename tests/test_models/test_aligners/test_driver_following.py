@@ -10,7 +10,12 @@ The same fit with BatchNorm in the encoders is the collapse this test exists for
 sample per step BatchNorm normalises each channel over one image, the encoders' pooled
 embeddings hardly differ between drivers, and the model draws one face
 (docs/en/stage1_learning.md). It is checked to fail.
+
+The two fits take about 40 s each on one core and gain little from a second thread (tiny
+convolutions), so the BatchNorm fit runs in a process of its own beside the GroupNorm one,
+one thread each (``ToolRuns``).
 """
+import contextlib
 import json
 import os.path as osp
 
@@ -21,6 +26,8 @@ import torch
 
 from headswap.structures import HeadSwapDataSample
 from headswap.structures.face_labels import head_mask
+from tests.conftest import ToolRuns
+from tests.test_models.test_aligners.conftest import TINY_CONFIG
 from tests.test_models.test_aligners.test_head2head_aligner import build, optim_for
 
 SAMPLE = 'data/sample'
@@ -76,6 +83,43 @@ def fit(cfg, norm: str = 'GN', iters: int = ITERS):
     return out, data['targets']['gt_img']
 
 
+# the BatchNorm fit, as a script: python -c BN_FIT OUT.pt
+BN_FIT = f"""
+import sys
+import torch
+from mmengine.config import Config
+import headswap.engine
+from tests.test_models.test_aligners.test_driver_following import fit
+torch.manual_seed(0)
+out, target = fit(Config.fromfile({TINY_CONFIG!r}), 'BN')
+torch.save(dict(out=out, target=target), sys.argv[1])
+"""
+
+
+@contextlib.contextmanager
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.fixture(scope='module', autouse=True)
+def bn_fit(request, tmp_path_factory):
+    """(future, path) of the BatchNorm fit, started with the module when the test that reads
+    it is selected, so that it runs beside the GroupNorm fit of the test before it."""
+    if not any(item.module is request.module and
+               item.originalname == 'test_the_check_fails_on_models_that_ignore_their_driver'
+               for item in request.session.items):
+        yield None
+        return
+    path = tmp_path_factory.mktemp('bn_fit') / 'fit.pt'
+    with ToolRuns(workers=1) as tools:
+        yield tools.start(['-c', BN_FIT, str(path)]), path
+
+
 def follows_drivers(out: torch.Tensor, target: torch.Tensor) -> bool:
     """Each output nearest its own target, and nearer than the targets' mean image."""
     dist = (out[:, None] - target[None]).abs().mean((2, 3, 4))
@@ -86,19 +130,23 @@ def follows_drivers(out: torch.Tensor, target: torch.Tensor) -> bool:
 
 def test_outputs_follow_their_drivers(cfg):
     torch.manual_seed(0)
-    out, target = fit(cfg, 'GN')
+    with one_thread():  # the other core runs the BatchNorm fit
+        out, target = fit(cfg, 'GN')
     dist = (out[:, None] - target[None]).abs().mean((2, 3, 4))
     assert follows_drivers(out, target), dist
 
 
-def test_the_check_fails_on_models_that_ignore_their_driver(cfg):
-    _, target = fit(cfg, 'GN', iters=0)
+def test_the_check_fails_on_models_that_ignore_their_driver(cfg, bn_fit):
+    untrained, target = fit(cfg, 'GN', iters=0)
     # the best constant image (the targets' own mean) and an untrained model fail
     assert not follows_drivers(target.mean(0, keepdim=True).expand_as(target), target)
-    torch.manual_seed(0)
-    # the collapse itself: BatchNorm in the encoders at one sample per step
-    out, target = fit(cfg, 'BN')
-    assert not follows_drivers(out, target)
+    assert not follows_drivers(untrained, target)
+    # the collapse itself: BatchNorm in the encoders at one sample per step (BN_FIT)
+    run, path = bn_fit
+    run.result()
+    bn = torch.load(path)
+    torch.testing.assert_close(bn['target'], target)
+    assert not follows_drivers(bn['out'], bn['target'])
 
 
 @pytest.mark.parametrize('bad', ['shuffled', 'constant'])
