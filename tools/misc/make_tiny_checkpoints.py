@@ -1,12 +1,14 @@
 """Tiny stage checkpoints for the quick start, the demo and the tests (CPU, minutes).
 
-    python tools/misc/make_tiny_checkpoints.py [--iters 1000] [--out checkpoints/tiny]
+    python tools/misc/make_tiny_checkpoints.py [--iters 1000] [--out checkpoints/tiny] [--jobs N]
 
 Trains the tiny stage-1 config (32x32) and the tiny stage-2 config (64x64) on the bundled
 sample ``data/sample`` for ``--iters`` iterations each and copies the final checkpoints to
 ``OUT/head2head_aligner_tiny.pth`` and ``OUT/head2scene_blender_tiny.pth``, the files
 ``configs/inference/headswap_offline_tiny-64.py`` names. ``--iters 0`` saves freshly
-initialised models instead (tests; the swaps are noise).
+initialised models instead (tests; the swaps are noise). The two trainings run side by side
+in processes of their own (``--jobs``, default: 2 where the machine has 2 cores or more), the
+machine's threads shared between them: the tiny models hardly use a second thread each.
 
 Tiny models trained for a few minutes on 49 frames draw a blurry face of the source person
 and blend it into the target: they show the pipeline end to end, not HeSer's quality. Real
@@ -19,7 +21,7 @@ import os.path as osp
 import shutil
 import sys
 import time
-from typing import Dict
+from typing import Dict, Optional
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STAGES = {
@@ -37,6 +39,10 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', default='work_dirs/tiny_checkpoints',
                         help='training runs go here')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--jobs', type=int, default=None,
+                        help='stages trained at once, each in its own process (default: 2 '
+                        'on a machine with 2 or more cores, else 1)')
+    parser.add_argument('--stage', choices=sorted(STAGES), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -71,26 +77,80 @@ def _train(config: str, work_dir: str, iters: int, seed: int) -> str:
     return osp.join(work_dir, f'iter_{iters}.pth')
 
 
+def _makedirs(path: str, what: str) -> None:
+    from headswap.errors import UserError
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f'{path}: cannot create the {what} folder ({exc.strerror})') from exc
+
+
+def _make_stage(name: str, config: str, out: str, iters: int, work_dir: str, seed: int) -> str:
+    """One stage's checkpoint at ``out/name``."""
+    path = osp.join(out, name)
+    start = time.perf_counter()
+    if iters == 0:
+        _save_initialised(config, path, seed)
+    else:
+        run_dir = osp.join(work_dir, osp.splitext(name)[0])
+        shutil.copyfile(_train(config, run_dir, iters, seed), path)
+    print(f'{path}: {"untrained" if iters == 0 else f"{iters} iterations"} of {config} '
+          f'({time.perf_counter() - start:.0f} s)', flush=True)
+    return path
+
+
+def _make_side_by_side(out: str, iters: int, work_dir: str, seed: int, jobs: int
+                       ) -> Dict[str, str]:
+    """Each stage by this script (``--stage NAME``) in a process of its own, ``jobs`` at a
+    time, with its share of the machine's threads; each one's log in ``work_dir/NAME.log``."""
+    import subprocess
+
+    from headswap.errors import UserError
+    _makedirs(work_dir, '--work-dir')
+    env = dict(os.environ, OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 1) // jobs)))
+    env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
+    pending, running, failed = list(STAGES), {}, []
+    while pending or running:
+        while pending and len(running) < jobs:
+            name = pending.pop(0)
+            log = osp.join(work_dir, osp.splitext(name)[0] + '.log')
+            cmd = [sys.executable, osp.abspath(__file__), '--out', out, '--iters', str(iters),
+                   '--work-dir', work_dir, '--seed', str(seed), '--stage', name]
+            with open(log, 'w') as f:
+                running[name] = (subprocess.Popen(cmd, env=env, stdout=f,
+                                                  stderr=subprocess.STDOUT), log)
+            print(f'training {STAGES[name]} for {iters} iterations (log: {log})', flush=True)
+        name = next(iter(running))
+        proc, log = running.pop(name)
+        if proc.wait():
+            with open(log) as f:
+                tail = [ln.rstrip() for ln in f if ln.strip()][-1:]
+            failed.append(f'{STAGES[name]} (exit {proc.returncode}): '
+                          f'{tail[0] if tail else "no output"}; log: {log}')
+        else:
+            print(f'{osp.join(out, name)}: {iters} iterations of {STAGES[name]}', flush=True)
+    if failed:
+        raise UserError('training failed: ' + ' | '.join(failed))
+    return {name: osp.join(out, name) for name in STAGES}
+
+
 def make_tiny_checkpoints(out: str, iters: int = 1000,
                           work_dir: str = 'work_dirs/tiny_checkpoints',
-                          seed: int = 0) -> Dict[str, str]:
-    """Write both tiny checkpoints into ``out``; returns ``{file name: path}``."""
+                          seed: int = 0, jobs: Optional[int] = None) -> Dict[str, str]:
+    """Write both tiny checkpoints into ``out``; returns ``{file name: path}``.
+
+    ``jobs``: stages trained at once, each in a process of its own with its share of the
+    machine's cores (default: 2 when there are 2 or more; 1: one after the other, here).
+    Untrained ones (``iters=0``) are written here, in this process.
+    """
     if iters < 0:
         raise ValueError(f'--iters must be >= 0, got {iters}')
-    os.makedirs(out, exist_ok=True)
-    written = {}
-    for name, config in STAGES.items():
-        path = osp.join(out, name)
-        start = time.perf_counter()
-        if iters == 0:
-            _save_initialised(config, path, seed)
-        else:
-            run_dir = osp.join(work_dir, osp.splitext(name)[0])
-            shutil.copyfile(_train(config, run_dir, iters, seed), path)
-        print(f'{path}: {"untrained" if iters == 0 else f"{iters} iterations"} of {config} '
-              f'({time.perf_counter() - start:.0f} s)', flush=True)
-        written[name] = path
-    return written
+    _makedirs(out, '--out')
+    jobs = min(len(STAGES), max(1, jobs if jobs is not None else min(2, os.cpu_count() or 1)))
+    if iters == 0 or jobs == 1:
+        return {name: _make_stage(name, config, out, iters, work_dir, seed)
+                for name, config in STAGES.items()}
+    return _make_side_by_side(out, iters, work_dir, seed, jobs)
 
 
 def main(argv=None):
@@ -98,7 +158,11 @@ def main(argv=None):
     sys.path.insert(0, ROOT)
     from headswap.utils.cli import friendly_errors
     with friendly_errors('make_tiny_checkpoints.py'):
-        make_tiny_checkpoints(args.out, args.iters, args.work_dir, args.seed)
+        if args.stage:  # one stage of a side-by-side run
+            _make_stage(args.stage, STAGES[args.stage], args.out, args.iters, args.work_dir,
+                        args.seed)
+        else:
+            make_tiny_checkpoints(args.out, args.iters, args.work_dir, args.seed, args.jobs)
 
 
 if __name__ == '__main__':
