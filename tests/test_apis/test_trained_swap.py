@@ -2,8 +2,8 @@
 
 The other inferencer tests use untrained stages (their swaps are noise), so they can check
 plumbing only. Here ``make_tiny_checkpoints`` (the README's quick start) trains both tiny
-stages for 100 steps each on the bundled sample (~25 s, side by side on two cores), then the carphone
-man is swapped onto the astronaut through the inferencer, watermark on:
+stages for 100 steps each on the bundled sample (~25 s, side by side on two cores), then the
+carphone man is swapped onto the astronaut through the inferencer, watermark on:
 
 * stage 1's head is much nearer the source crops than the target's own head is, and the
   written output's head region (warped into the aligned crop) moved toward the source;
