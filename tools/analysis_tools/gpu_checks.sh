@@ -39,9 +39,9 @@
 #                $LEARN_CONFIG, with $LEARN_OPTIONS as its --cfg-options, k=v separated by
 #                spaces; $LEARN_CONFIG2 for stage 2) trained
 #                on the bundled sample for $BUDGET s (default 400: a fresh machine's offline
-#                install, mmcv's build included, took ~100 s and the 512 checkpoint's write
-#                ~10 s; 490 s of training was cut off by the 600-s limit before its
-#                checkpoint, 2026-12-07), checkpoint kept in
+#                install, mmcv's build included, took ~100 s, and 490 s of training was cut
+#                off by the 600-s limit before its checkpoint was on disk, 2026-12-07; the
+#                write itself is not timed), checkpoint kept in
 #                $LC_DIR (default work_dirs/lc10, outside OUT: checkpoints are not results)
 #   learn-resume the same training resumed for $BUDGET s more (default 200: 600 s in all),
 #                then scored against the mean face: report, grids, logs in OUT/learn.tgz; run it
