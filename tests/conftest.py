@@ -76,6 +76,13 @@ class ToolRuns:
         self.close()
 
 
+def selected(request, test_name: str) -> bool:
+    """Whether the test ``test_name`` of the requesting fixture's module is in this session
+    (a module fixture that starts a test's long run early starts it only then)."""
+    return any(item.module is request.module and item.originalname == test_name
+               for item in request.session.items)
+
+
 @pytest.fixture(scope='session')
 def repo_root():
     return REPO

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from tests.baselines import l1, mean_image
-from tests.conftest import ToolRuns, run_tool
+from tests.conftest import ToolRuns, run_tool, selected
 from tests.synthetic_head2head import render_frame
 
 CONFIG = 'tests/data/configs/head2head_aligner_tiny_synthetic.py'
@@ -40,9 +40,7 @@ def overfit(request):
     one core), started with the module when that test is selected: it runs on the second
     core beside the one-process tools/train.py runs of the tests before it (the two-process
     dist_train tests come after it)."""
-    if not any(item.module is request.module and
-               item.originalname == 'test_overfits_a_handful_of_frames'
-               for item in request.session.items):
+    if not selected(request, 'test_overfits_a_handful_of_frames'):
         yield None
         return
     with ToolRuns(workers=1) as tools:

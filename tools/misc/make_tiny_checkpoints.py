@@ -40,8 +40,8 @@ def parse_args(argv=None):
                         help='training runs go here')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--jobs', type=int, default=None,
-                        help='stages trained at once, each in its own process (default: 2 '
-                        'on a machine with 2 or more cores, else 1)')
+                        help='2 or more: the stages side by side, each in its own process; 1: '
+                        'one after the other (default: 2 on a machine with 2 or more cores)')
     parser.add_argument('--stage', choices=sorted(STAGES), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -99,29 +99,27 @@ def _make_stage(name: str, config: str, out: str, iters: int, work_dir: str, see
     return path
 
 
-def _make_side_by_side(out: str, iters: int, work_dir: str, seed: int, jobs: int
-                       ) -> Dict[str, str]:
-    """Each stage by this script (``--stage NAME``) in a process of its own, ``jobs`` at a
-    time, with its share of the machine's threads; each one's log in ``work_dir/NAME.log``."""
+def _make_side_by_side(out: str, iters: int, work_dir: str, seed: int) -> Dict[str, str]:
+    """Every stage at once, each by this script (``--stage NAME``) in a process of its own
+    with its share of the machine's threads; each one's log in ``work_dir/NAME.log``."""
     import subprocess
 
     from headswap.errors import UserError
     _makedirs(work_dir, '--work-dir')
-    env = dict(os.environ, OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 1) // jobs)))
+    env = dict(os.environ,
+               OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 1) // len(STAGES))))
     env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
-    pending, running, failed = list(STAGES), {}, []
-    while pending or running:
-        while pending and len(running) < jobs:
-            name = pending.pop(0)
-            log = osp.join(work_dir, osp.splitext(name)[0] + '.log')
-            cmd = [sys.executable, osp.abspath(__file__), '--out', out, '--iters', str(iters),
-                   '--work-dir', work_dir, '--seed', str(seed), '--stage', name]
-            with open(log, 'w') as f:
-                running[name] = (subprocess.Popen(cmd, env=env, stdout=f,
-                                                  stderr=subprocess.STDOUT), log)
-            print(f'training {STAGES[name]} for {iters} iterations (log: {log})', flush=True)
-        name = next(iter(running))
-        proc, log = running.pop(name)
+    running = {}
+    for name, config in STAGES.items():
+        log = osp.join(work_dir, osp.splitext(name)[0] + '.log')
+        cmd = [sys.executable, osp.abspath(__file__), '--out', out, '--iters', str(iters),
+               '--work-dir', work_dir, '--seed', str(seed), '--stage', name]
+        with open(log, 'w') as f:
+            running[name] = (subprocess.Popen(cmd, env=env, stdout=f,
+                                              stderr=subprocess.STDOUT), log)
+        print(f'training {config} for {iters} iterations (log: {log})', flush=True)
+    failed = []
+    for name, (proc, log) in running.items():
         if proc.wait():
             with open(log) as f:
                 tail = [ln.rstrip() for ln in f if ln.strip()][-1:]
@@ -139,18 +137,19 @@ def make_tiny_checkpoints(out: str, iters: int = 1000,
                           seed: int = 0, jobs: Optional[int] = None) -> Dict[str, str]:
     """Write both tiny checkpoints into ``out``; returns ``{file name: path}``.
 
-    ``jobs``: stages trained at once, each in a process of its own with its share of the
-    machine's cores (default: 2 when there are 2 or more; 1: one after the other, here).
+    ``jobs``: 2 or more trains the (two) stages at once, each in a process of its own with
+    its share of the machine's cores; 1 one after the other, here (default: 2 when the
+    machine has 2 cores or more).
     Untrained ones (``iters=0``) are written here, in this process.
     """
     if iters < 0:
         raise ValueError(f'--iters must be >= 0, got {iters}')
     _makedirs(out, '--out')
-    jobs = min(len(STAGES), max(1, jobs if jobs is not None else min(2, os.cpu_count() or 1)))
-    if iters == 0 or jobs == 1:
+    jobs = jobs if jobs is not None else min(2, os.cpu_count() or 1)
+    if iters == 0 or jobs <= 1:
         return {name: _make_stage(name, config, out, iters, work_dir, seed)
                 for name, config in STAGES.items()}
-    return _make_side_by_side(out, iters, work_dir, seed, jobs)
+    return _make_side_by_side(out, iters, work_dir, seed)
 
 
 def main(argv=None):

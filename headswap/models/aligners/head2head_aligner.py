@@ -363,7 +363,8 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
                  if getattr(self, n) is not None},
                 real, fake, fake_mask, *(() if gt_mask is None else (gt_mask, )))
             adv = self._adversarial_weight()
-            g_loss = sum(v if k not in ADVERSARIAL_TERMS or adv == 1 else v * adv
+            # the adversarial terms: left out at 0, scaled inside the ramp, as they are at 1
+            g_loss = sum(v * adv if k in ADVERSARIAL_TERMS and adv < 1 else v
                          for k, v in g_out.items() if adv > 0 or k not in ADVERSARIAL_TERMS)
         norms: Dict[str, torch.Tensor] = {}
         g_applied = self._update(g_wrapper, g_loss,

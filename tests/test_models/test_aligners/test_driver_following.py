@@ -26,7 +26,7 @@ import torch
 
 from headswap.structures import HeadSwapDataSample
 from headswap.structures.face_labels import head_mask
-from tests.conftest import ToolRuns
+from tests.conftest import ToolRuns, selected
 from tests.test_models.test_aligners.conftest import TINY_CONFIG
 from tests.test_models.test_aligners.test_head2head_aligner import build, optim_for
 
@@ -110,9 +110,7 @@ def one_thread():
 def bn_fit(request, tmp_path_factory):
     """(future, path) of the BatchNorm fit, started with the module when the test that reads
     it is selected, so that it runs beside the GroupNorm fit of the test before it."""
-    if not any(item.module is request.module and
-               item.originalname == 'test_the_check_fails_on_models_that_ignore_their_driver'
-               for item in request.session.items):
+    if not selected(request, 'test_the_check_fails_on_models_that_ignore_their_driver'):
         yield None
         return
     path = tmp_path_factory.mktemp('bn_fit') / 'fit.pt'
