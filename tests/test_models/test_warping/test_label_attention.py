@@ -37,7 +37,7 @@ def run(backend, q, k, v, ql, kl, scale=20.0, grad=True, chunk_elems=1 << 24):
     out = label_attention(q, k, v, ql, kl, scale, backend, L, chunk_elems)
     if not grad:
         return out.detach(), None
-    weight = torch.linspace(-1, 1, out.numel()).view_as(out).to(out.dtype)
+    weight = torch.linspace(-1, 1, out.numel(), device=out.device).view_as(out).to(out.dtype)
     (out * weight).sum().backward()
     return out.detach(), (q.grad, k.grad, v.grad)
 
