@@ -4,7 +4,7 @@
 _base_ = ['./headswap_offline.py']
 
 model = dict(
-    aligner='configs/head2head/head2head_aligner_tiny_1xb2-1k_sample-32.py',
+    aligner='configs/head2head/head2head_aligner_tiny-lmk_1xb2-1k_sample-32.py',
     blender='configs/head2scene/head2scene_vgg19-unet5_1xb2-20_tiny-64x64.py',
     aligner_checkpoint='checkpoints/tiny/head2head_aligner_tiny.pth',
     blender_checkpoint='checkpoints/tiny/head2scene_blender_tiny.pth',

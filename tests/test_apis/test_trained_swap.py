@@ -75,9 +75,11 @@ def test_swap_moves_the_head_toward_the_source_and_keeps_the_scene(trained, tmp_
     def to_source(img: np.ndarray) -> float:
         return float(np.abs(img - source)[head].mean())
 
-    # stage 1 drew the source person: its head (trained: 0.34 of the target's distance to the
-    # sources; untrained stages: 0.80)
-    assert to_source(read('_head.png')) < 0.5 * to_source(read('target_crop.png'))
+    # stage 1 drew the source person: its head is much nearer the sources' mean crop than the
+    # target is (0.59 of the target's distance after 100 steps; untrained stages: 0.80). The
+    # landmark-driven tiny stage 1 puts the head in the target's pose, so it stays farther from
+    # the sources' mean than the earlier latent-only one, which drew one mean face (0.34)
+    assert to_source(read('_head.png')) < 0.7 * to_source(read('target_crop.png'))
     # and the written output's head region moved toward the source. Weaker after blending: the
     # tiny blender recolours the head to the target's skin and needs ~1000 steps (3 min) to pass
     # it through cleanly; after 100 steps 0.88 of the target's distance (untrained: 0.95)

@@ -2,16 +2,18 @@
 
     python tools/misc/make_tiny_checkpoints.py [--iters 1000] [--out checkpoints/tiny] [--jobs N]
 
-Trains the tiny stage-1 config (32x32) and the tiny stage-2 config (64x64) on the bundled
-sample ``data/sample`` for ``--iters`` iterations each and copies the final checkpoints to
-``OUT/head2head_aligner_tiny.pth`` and ``OUT/head2scene_blender_tiny.pth``, the files
-``configs/inference/headswap_offline_tiny-64.py`` names. ``--iters 0`` saves freshly
+Trains the tiny landmark-conditioned stage-1 config (32x32) and the tiny stage-2 config
+(64x64) on the bundled sample ``data/sample`` for ``--iters`` iterations each and copies the
+final checkpoints to ``OUT/head2head_aligner_tiny.pth`` and
+``OUT/head2scene_blender_tiny.pth``, the files ``configs/inference/headswap_offline_tiny-64.py``
+names. ``--iters 0`` saves freshly
 initialised models instead (tests; the swaps are noise). The two trainings run side by side
 in processes of their own (``--jobs``, default: 2 where the machine has 2 cores or more), the
 machine's threads shared between them: the tiny models hardly use a second thread each.
 
-Tiny models trained for a few minutes on 49 frames draw a blurry face of the source person
-and blend it into the target: they show the pipeline end to end, not HeSer's quality. Real
+Tiny models trained for a few minutes on 49 frames draw a blurry face of the source person in
+the target's pose and blend it into the target: they show the pipeline end to end, not
+HeSer's quality. Real
 swaps need both stages trained on real data at 512x512 (configs/head2head_aligner.py,
 configs/head2scene_blender.py).
 """
@@ -25,7 +27,8 @@ from typing import Dict, Optional
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STAGES = {
-    'head2head_aligner_tiny.pth': 'configs/head2head/head2head_aligner_tiny_1xb2-1k_sample-32.py',
+    'head2head_aligner_tiny.pth':
+        'configs/head2head/head2head_aligner_tiny-lmk_1xb2-1k_sample-32.py',
     'head2scene_blender_tiny.pth':
         'configs/head2scene/head2scene_vgg19-unet5_1xb2-20_tiny-64x64.py',
 }

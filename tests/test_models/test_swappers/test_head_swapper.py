@@ -16,11 +16,15 @@ S2 = 'configs/head2scene/head2scene_vgg19-unet5_1xb2-20_tiny-64x64.py'
 
 @pytest.fixture(scope='module')
 def ckpts(tmp_path_factory):
+    """Untrained checkpoints of S1 and S2, written as make_tiny_checkpoints --iters 0 does
+    (S1 is the latent-only tiny stage 1: these tests call the stages without landmarks)."""
     register_all_modules()
     out = tmp_path_factory.mktemp('tiny')
-    written = load_tool('tools/misc/make_tiny_checkpoints.py').make_tiny_checkpoints(
-        str(out), iters=0)
-    return written['head2head_aligner_tiny.pth'], written['head2scene_blender_tiny.pth']
+    save = load_tool('tools/misc/make_tiny_checkpoints.py')._save_initialised
+    paths = str(out / 'aligner.pth'), str(out / 'blender.pth')
+    for config, path in zip((S1, S2), paths):
+        save(config, path, 0)
+    return paths
 
 
 def swapper(ckpts, **kw) -> HeadSwapper:

@@ -2,7 +2,7 @@
 from tests.conftest import run_tool
 
 TOOL = 'tools/misc/make_tiny_checkpoints.py'
-ALIGNER = 'configs/head2head/head2head_aligner_tiny_1xb2-1k_sample-32.py'
+ALIGNER = 'configs/head2head/head2head_aligner_tiny-lmk_1xb2-1k_sample-32.py'
 
 
 def test_a_failing_stage_is_one_line_naming_it_and_its_log(tmp_path):
