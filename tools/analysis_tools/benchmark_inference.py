@@ -19,6 +19,8 @@ a warm-up clip.
     python tools/analysis_tools/benchmark_inference.py --out work_dirs/bench_inference.json
     python tools/analysis_tools/benchmark_inference.py --resolution 1080p --frames 600
     python tools/analysis_tools/benchmark_inference.py --tiny      # CPU check, tiny models
+    python tools/analysis_tools/benchmark_inference.py --warping-backend blocked,varlen \
+        --modes pipelined --isolate   # stage 2's warping backends against each other
     python tools/analysis_tools/benchmark_inference.py --profile work_dirs/prof   # + where
         # the host time goes per variant (torch.profiler tables)
 
@@ -87,8 +89,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--models-dir', help='folder with the YuNet / MediaPipe model files')
     p.add_argument('--export-models', metavar='DIR',
                    help='copy the installed YuNet / MediaPipe model files to DIR and exit')
-    p.add_argument('--warping-backend', choices=BACKENDS,
-                   help="stage 2's exemplar warping (default: the blender config's)")
+    p.add_argument('--warping-backend', type=_backends(BACKENDS), default=[None],
+                   help="stage 2's exemplar warping (default: the blender config's); several, "
+                   "comma-separated (e.g. blocked,varlen), time each precision and mode with "
+                   "each, the first backend's fp32 sequential the baseline")
     p.add_argument('--target-fps', type=float, default=30.0)
     p.add_argument('--out', help='write the results as JSON here')
     p.add_argument('--isolate', action='store_true',
@@ -100,6 +104,17 @@ def parse_args(argv=None) -> argparse.Namespace:
                    'by self CPU and by self GPU time) and a summary table of host-side work '
                    'per frame (operators, kernel launches, dtype casts, host syncs)')
     return p.parse_args(argv)
+
+
+def _backends(known):
+    def parse(text: str) -> List[str]:
+        names = [n for n in text.split(',') if n]
+        bad = [n for n in names if n not in known]
+        if bad or not names:
+            raise argparse.ArgumentTypeError(
+                f'unknown warping backend {",".join(bad) or text!r}; choose from {known}')
+        return names
+    return parse
 
 
 # ----------------------------------------------------------------------------- media
@@ -211,8 +226,6 @@ def build_config(args: argparse.Namespace) -> dict:
         cfg.parser.config = osp.join(ROOT, cfg.parser.config)
     cfg.model.aligner_checkpoint = None
     cfg.model.blender_checkpoint = None
-    if args.warping_backend:
-        cfg.model.warping_backend = args.warping_backend
     if args.models_dir:
         for name, (_, _, key) in MODEL_FILES.items():
             path = osp.join(args.models_dir, name)
@@ -230,10 +243,11 @@ def build_config(args: argparse.Namespace) -> dict:
 
 # ----------------------------------------------------------------------------- runs
 def isolated_rows(argv: List[str], variants: List[tuple]) -> List[dict]:
-    """Each ``(precision, mode)`` of ``variants`` timed by this script in its own process,
-    with the other arguments of ``argv``; its rows, in order."""
+    """Each ``(precision, mode, warping backend or None)`` of ``variants`` timed by this
+    script in its own process, with the other arguments of ``argv``; its rows, in order."""
     import subprocess
-    drop = {'--isolate': 0, '--precisions': 1, '--modes': 1, '--out': 1}
+    drop = {'--isolate': 0, '--precisions': 1, '--modes': 1, '--out': 1,
+            '--warping-backend': 1}
     rest, skip = [], 0
     for a in argv:
         if skip:
@@ -246,23 +260,29 @@ def isolated_rows(argv: List[str], variants: List[tuple]) -> List[dict]:
         rest.append(a)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for i, (precision, mode) in enumerate(variants):
+        for i, (precision, mode, backend) in enumerate(variants):
             out = osp.join(tmp, f'{i}.json')
             cmd = [sys.executable, osp.abspath(__file__), *rest, '--precisions', precision,
                    '--modes', mode, '--out', out]
+            if backend:
+                cmd += ['--warping-backend', backend]
             done = subprocess.run(cmd)
             if done.returncode:
-                raise SystemExit(f'benchmark_inference: the {precision} {mode} process '
+                name = ' '.join(filter(None, (precision, mode, backend)))
+                raise SystemExit(f'benchmark_inference: the {name} process '
                                  f'failed (exit {done.returncode})')
             with open(out) as f:
                 rows.extend(json.load(f)['rows'])
     return rows
 
 
-def build_inferencer(cfg, args):
+def build_inferencer(cfg, args, backend: Optional[str] = None):
     from headswap.apis import HeadSwapInferencer
     from headswap.provenance import Provenance
-    inf = HeadSwapInferencer(copy.deepcopy(cfg), device=args.device, batch_size=args.batch_size,
+    cfg = copy.deepcopy(cfg)
+    if backend:
+        cfg.model.warping_backend = backend
+    inf = HeadSwapInferencer(cfg, device=args.device, batch_size=args.batch_size,
                              workers=args.workers, provenance=Provenance(c2pa=False),
                              show_progress=False,
                              cfg_options={'inference.video.preset': args.preset})
@@ -283,7 +303,8 @@ def run_one(inf, args, clip: str, warmup: str, precision: str, mode: str, out_di
     wall = time.perf_counter() - start
     s = result['predictions'][0]
     frames = s['frames']
-    row = dict(precision=precision, mode=mode, frames=frames, swapped=s['swapped'],
+    row = dict(precision=precision, mode=mode, warping=inf.model.blender.warping.backend,
+               frames=frames, swapped=s['swapped'],
                seconds=round(wall, 3), fps=round(frames / wall, 2),
                ms={k: round(1000 * inf.timer.seconds.get(k, 0.0) / max(frames, 1), 2)
                    for k in STAGES})
@@ -316,22 +337,31 @@ def profile_run(inf, clip: str, out_path: str, precision: str, mode: str,
 
 def print_profile(rows: List[dict]) -> None:
     from headswap.utils.profiling import profile_table
-    print(profile_table(('precision', 'mode'),
-                        [((r['precision'], r['mode']), r['profile']) for r in rows], 'frame'))
+    warping = len({r.get('warping') for r in rows}) > 1
+    keys = ('precision', 'mode') + (('warping',) if warping else ())
+    print(profile_table(keys, [(tuple(_name(r, warping).split()), r['profile']) for r in rows],
+                        'frame'))
+
+
+def _name(r: dict, warping: bool) -> str:
+    return ' '.join((r['precision'], r['mode']) + ((r.get('warping', '?'),) if warping else ()))
 
 
 def print_table(rows: List[dict], baseline: dict, target_fps: Optional[float]) -> None:
-    head = '| precision | mode | ' + ' | '.join(HEADERS) + ' | fps | vs baseline |'
-    print(head)
-    print('|' + ' --- |' * (len(HEADERS) + 4))
+    """The variants' table; a warping column when they used more than one backend."""
+    warping = len({r.get('warping') for r in rows}) > 1
+    head = '| precision | mode | ' + ('warping | ' if warping else '') + ' | '.join(HEADERS)
+    print(head + ' | fps | vs baseline |')
+    print('|' + ' --- |' * (len(HEADERS) + 4 + warping))
     for r in rows:
         cells = ' | '.join(f'{r["ms"][k]:.1f}' for k in STAGES)
-        print(f'| {r["precision"]} | {r["mode"]} | {cells} | {r["fps"]:.1f} | '
+        print(f'| {" | ".join(_name(r, warping).split())} | {cells} | {r["fps"]:.1f} | '
               f'{r["fps"] / baseline["fps"]:.2f}x |')
-    print(f'(stage columns: busy ms per frame; baseline: {baseline["precision"]} '
-          f'{baseline["mode"]}, {baseline["fps"]:.1f} fps)')
+    print(f'(stage columns: busy ms per frame; baseline: {_name(baseline, warping)}, '
+          f'{baseline["fps"]:.1f} fps)')
     if target_fps:
-        best = [r for r in rows if r['precision'] == 'bf16' and r['mode'] == 'pipelined']
+        best = sorted((r for r in rows if r['precision'] == 'bf16' and r['mode'] == 'pipelined'),
+                      key=lambda r: -r['fps'])
         if best:
             ok = best[0]['fps'] >= target_fps
             print(f'target >= {target_fps:.0f} fps end to end (bf16, pipelined): '
@@ -360,12 +390,13 @@ def main(argv=None) -> None:
     cfg = build_config(args)
     width, height = (320, 240) if tiny else SIZES[args.resolution]
     device_name = torch.cuda.get_device_name(0) if args.device.startswith('cuda') else 'CPU'
+    backends = ','.join(b or 'config' for b in args.warping_backend)
     print(f'benchmark_inference: {args.frames} frames of {width}x{height} on {device_name}, '
           f'crops {cfg.model.resolution}x{cfg.model.resolution}, batch {args.batch_size}, '
           f'{args.workers} CPU workers, random weights, labels: {args.labels}, warping: '
-          f'{args.warping_backend or "config"}, x264 preset {args.preset}', flush=True)
-    variants = [(precision, mode) for precision in args.precisions.split(',')
-                for mode in args.modes.split(',')]
+          f'{backends}, x264 preset {args.preset}', flush=True)
+    variants = [(precision, mode, backend) for backend in args.warping_backend
+                for precision in args.precisions.split(',') for mode in args.modes.split(',')]
     if args.isolate:
         rows = isolated_rows(sys.argv[1:] if argv is None else list(argv), variants)
     else:
@@ -374,21 +405,25 @@ def main(argv=None) -> None:
 
 
 def run_variants(args, cfg, width: int, height: int, variants: List[tuple]) -> List[dict]:
-    """The variants one after the other in this process, with one inferencer."""
-    rows = []
+    """The variants one after the other in this process, one inferencer per warping
+    backend (built when its first variant comes)."""
+    rows, inferencers = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         clip = make_clip(osp.join(tmp, 'target.mp4'), width, height, args.frames)
         warmup = make_clip(osp.join(tmp, 'warmup.mp4'), width, height, args.warmup_frames)
-        inf = build_inferencer(cfg, args)
-        for precision, mode in variants:
+        for precision, mode, backend in variants:
+            if backend not in inferencers:
+                inferencers[backend] = build_inferencer(cfg, args, backend)
+            inf = inferencers[backend]
             row = run_one(inf, args, clip, warmup, precision, mode, tmp)
             if args.profile:
                 os.makedirs(args.profile, exist_ok=True)
                 row['profile'] = profile_run(
-                    inf, clip, osp.join(args.profile, f'{precision}_{mode}.txt'),
+                    inf, clip, osp.join(args.profile, f'{precision}_{mode}'
+                                        f'{"_" + backend if backend else ""}.txt'),
                     precision, mode, tmp)
-            print(f'  {precision} {mode}: {row["fps"]:.1f} fps ({row["frames"]} frames, '
-                  f'{row["swapped"]} swapped)', flush=True)
+            print(f'  {precision} {mode} {row["warping"]}: {row["fps"]:.1f} fps '
+                  f'({row["frames"]} frames, {row["swapped"]} swapped)', flush=True)
             rows.append(row)
     return rows
 

@@ -13,6 +13,8 @@
 #                (--isolate: what a user running one precision gets; no switch in a process)
 #   inference-old  the same in another checkout, $OLD_TREE (e.g. `git archive REV | tar -x
 #                -C old`), run right after `inference` for a before/after table on one machine
+#   inference-warping  stage 2's warping in the inferencer: blocked (the default) vs varlen,
+#                fp32 and bf16, pipelined, each variant in a fresh process
 #   preparation  data preparation frames/s, CPU vs CUDA (MediaPipe landmarks + BiSeNet)
 #   stage1       1-GPU (or $GPUS) train -> resume -> test of the paper's stage-1 config
 #   stage2       the same for the paper's stage-2 config
@@ -98,6 +100,11 @@ for group in "$@"; do
         run inference-isolated "${INFERENCE_TIMEOUT:-420}" "$PY" "$DIR/tools/analysis_tools/benchmark_inference.py" \
             --resolution 720p --frames "${FRAMES:-150}" --precisions fp32,bf16 \
             --modes sequential,pipelined --isolate --out "$OUT/inference-isolated.json" "${MODELS[@]}" ;;
+    inference-warping)
+        run inference-warping "${INFERENCE_TIMEOUT:-420}" "$PY" "$DIR/tools/analysis_tools/benchmark_inference.py" \
+            --resolution 720p --frames "${FRAMES:-150}" --precisions fp32,bf16 \
+            --modes pipelined --warping-backend blocked,varlen --isolate \
+            --out "$OUT/inference-warping.json" "${MODELS[@]}" ;;
     inference-old)
         [ -n "${OLD_TREE:-}" ] || { echo "inference-old: set OLD_TREE to the other checkout" >&2; continue; }
         OLD=$(cd "$OLD_TREE" && pwd)

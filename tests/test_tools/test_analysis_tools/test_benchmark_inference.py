@@ -62,7 +62,7 @@ def test_isolate_runs_each_variant_in_its_own_process(tmp_path, monkeypatch):
     monkeypatch.setattr(subprocess, 'run', fake_run)
     argv = ['--tiny', '--isolate', '--precisions=fp32,bf16', '--modes', 'sequential,pipelined',
             '--out', 'x.json', '--frames', '8']
-    rows = tool.isolated_rows(argv, [('bf16', 'pipelined'), ('fp32', 'sequential')])
+    rows = tool.isolated_rows(argv, [('bf16', 'pipelined', None), ('fp32', 'sequential', None)])
     assert [(r['precision'], r['mode']) for r in rows] == [('bf16', 'pipelined'),
                                                            ('fp32', 'sequential')]
     for cmd in calls:
@@ -70,9 +70,45 @@ def test_isolate_runs_each_variant_in_its_own_process(tmp_path, monkeypatch):
         assert cmd.count('--precisions') == 1 and cmd.count('--out') == 1
         assert '--isolate' not in cmd and 'x.json' not in cmd
 
+    # several warping backends: each process gets its own one, not the list
+    calls.clear()
+    argv += ['--warping-backend', 'blocked,varlen']
+    tool.isolated_rows(argv, [('fp32', 'sequential', 'blocked'), ('fp32', 'sequential', 'varlen'),
+                              ('bf16', 'pipelined', None)])
+    assert [c[c.index('--warping-backend') + 1] if '--warping-backend' in c else None
+            for c in calls] == ['blocked', 'varlen', None]
+    assert all(c.count('--warping-backend') <= 1 and 'blocked,varlen' not in c for c in calls)
+
     def failing_run(cmd):
         return subprocess.CompletedProcess(cmd, 3)
 
     monkeypatch.setattr(subprocess, 'run', failing_run)
-    with pytest.raises(SystemExit, match=r'fp32 sequential process failed \(exit 3\)'):
-        tool.isolated_rows(argv, [('fp32', 'sequential')])
+    with pytest.raises(SystemExit, match=r'fp32 sequential varlen process failed \(exit 3\)'):
+        tool.isolated_rows(argv, [('fp32', 'sequential', 'varlen')])
+
+
+def test_warping_backends_list_and_table(capsys):
+    """--warping-backend takes a list (every precision and mode with each backend, the first
+    backend's fp32 sequential the baseline); the table names the backend only when several
+    ran; an unknown name is refused by the parser."""
+    from tests.test_tools.tool_loader import load_tool
+    tool = load_tool('tools/analysis_tools/benchmark_inference.py')
+    assert tool.parse_args(['--warping-backend', 'blocked,varlen']).warping_backend == [
+        'blocked', 'varlen']
+    assert tool.parse_args([]).warping_backend == [None]
+    with pytest.raises(SystemExit):
+        tool.parse_args(['--warping-backend', 'blocked,fast'])
+    assert "unknown warping backend 'fast'" in capsys.readouterr().err
+
+    ms = {k: 1.0 for k in tool.STAGES}
+    rows = [dict(precision=p, mode='pipelined', warping=w, fps=f, ms=ms)
+            for p, w, f in (('fp32', 'blocked', 10.0), ('bf16', 'blocked', 20.0),
+                            ('bf16', 'varlen', 40.0))]
+    tool.print_table(rows, rows[0], target_fps=30)
+    out = capsys.readouterr().out
+    assert '| precision | mode | warping | decode |' in out
+    assert '| bf16 | pipelined | varlen | ' in out and '| 40.0 | 4.00x |' in out
+    assert 'baseline: fp32 pipelined blocked, 10.0 fps' in out
+    assert 'MET (40.0 fps)' in out  # the fastest bf16 pipelined row
+    tool.print_table(rows[:2], rows[0], target_fps=None)
+    assert '| warping |' not in capsys.readouterr().out
