@@ -339,12 +339,12 @@ def print_profile(rows: List[dict]) -> None:
     from headswap.utils.profiling import profile_table
     warping = len({r.get('warping') for r in rows}) > 1
     keys = ('precision', 'mode') + (('warping',) if warping else ())
-    print(profile_table(keys, [(tuple(_name(r, warping).split()), r['profile']) for r in rows],
-                        'frame'))
+    print(profile_table(keys, [(_variant(r, warping), r['profile']) for r in rows], 'frame'))
 
 
-def _name(r: dict, warping: bool) -> str:
-    return ' '.join((r['precision'], r['mode']) + ((r.get('warping', '?'),) if warping else ()))
+def _variant(r: dict, warping: bool) -> tuple:
+    """The row's precision and mode, and its warping backend when several ran."""
+    return (r['precision'], r['mode']) + ((r.get('warping', '?'),) if warping else ())
 
 
 def print_table(rows: List[dict], baseline: dict, target_fps: Optional[float]) -> None:
@@ -355,9 +355,9 @@ def print_table(rows: List[dict], baseline: dict, target_fps: Optional[float]) -
     print('|' + ' --- |' * (len(HEADERS) + 4 + warping))
     for r in rows:
         cells = ' | '.join(f'{r["ms"][k]:.1f}' for k in STAGES)
-        print(f'| {" | ".join(_name(r, warping).split())} | {cells} | {r["fps"]:.1f} | '
+        print(f'| {" | ".join(_variant(r, warping))} | {cells} | {r["fps"]:.1f} | '
               f'{r["fps"] / baseline["fps"]:.2f}x |')
-    print(f'(stage columns: busy ms per frame; baseline: {_name(baseline, warping)}, '
+    print(f'(stage columns: busy ms per frame; baseline: {" ".join(_variant(baseline, warping))}, '
           f'{baseline["fps"]:.1f} fps)')
     if target_fps:
         best = sorted((r for r in rows if r['precision'] == 'bf16' and r['mode'] == 'pipelined'),

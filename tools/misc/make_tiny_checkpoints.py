@@ -6,16 +6,15 @@ Trains the tiny landmark-conditioned stage-1 config (32x32) and the tiny stage-2
 (64x64) on the bundled sample ``data/sample`` for ``--iters`` iterations each and copies the
 final checkpoints to ``OUT/head2head_aligner_tiny.pth`` and
 ``OUT/head2scene_blender_tiny.pth``, the files ``configs/inference/headswap_offline_tiny-64.py``
-names. ``--iters 0`` saves freshly
-initialised models instead (tests; the swaps are noise). The two trainings run side by side
-in processes of their own (``--jobs``, default: 2 where the machine has 2 cores or more), the
-machine's threads shared between them: the tiny models hardly use a second thread each.
+names. ``--iters 0`` saves freshly initialised models instead (tests; the swaps are noise).
+The two trainings run side by side in processes of their own (``--jobs``, default: 2 where the
+machine has 2 cores or more), the machine's threads shared between them: the tiny models
+hardly use a second thread each.
 
 Tiny models trained for a few minutes on 49 frames draw a blurry face of the source person in
 the target's pose and blend it into the target: they show the pipeline end to end, not
-HeSer's quality. Real
-swaps need both stages trained on real data at 512x512 (configs/head2head_aligner.py,
-configs/head2scene_blender.py).
+HeSer's quality. Real swaps need both stages trained on real data at 512x512
+(configs/head2head_aligner.py, configs/head2scene_blender.py).
 """
 import argparse
 import os

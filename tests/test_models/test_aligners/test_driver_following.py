@@ -15,7 +15,6 @@ The two fits take about 40 s each on one core and gain little from a second thre
 convolutions), so the BatchNorm fit runs in a process of its own beside the GroupNorm one,
 one thread each (``ToolRuns``).
 """
-import contextlib
 import json
 import os.path as osp
 
@@ -26,6 +25,7 @@ import torch
 
 from headswap.structures import HeadSwapDataSample
 from headswap.structures.face_labels import head_mask
+from tests.baselines import torch_threads
 from tests.conftest import ToolRuns, selected
 from tests.test_models.test_aligners.conftest import TINY_CONFIG
 from tests.test_models.test_aligners.test_head2head_aligner import build, optim_for
@@ -96,16 +96,6 @@ torch.save(dict(out=out, target=target), sys.argv[1])
 """
 
 
-@contextlib.contextmanager
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 @pytest.fixture(scope='module', autouse=True)
 def bn_fit(request, tmp_path_factory):
     """(future, path) of the BatchNorm fit, started with the module when the test that reads
@@ -128,7 +118,7 @@ def follows_drivers(out: torch.Tensor, target: torch.Tensor) -> bool:
 
 def test_outputs_follow_their_drivers(cfg):
     torch.manual_seed(0)
-    with one_thread():  # the other core runs the BatchNorm fit
+    with torch_threads(1):  # the other core runs the BatchNorm fit
         out, target = fit(cfg, 'GN')
     dist = (out[:, None] - target[None]).abs().mean((2, 3, 4))
     assert follows_drivers(out, target), dist
