@@ -21,6 +21,8 @@ ONE_GPU = osp.join(ROOT, 'configs', 'head2head',
                    'head2head_aligner_lpd-gn-arcface-r100_1xb1-200k_talking-heads-512.py')
 LMK = osp.join(ROOT, 'configs', 'head2head',
                'head2head_aligner_lpd-gn-lmk-arcface-r100_1xb4-200k_talking-heads-512.py')
+SAMPLE = osp.join(ROOT, 'configs', 'head2head',
+                  'head2head_aligner_lpd-gn-lmk-arcface-r100_1xb4-2500_sample-512.py')
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
@@ -105,6 +107,36 @@ def test_landmark_config_is_the_one_gpu_config_plus_the_spatial_driver_path():
     assert (cfg.model.landmark_map.size, cfg.model.landmark_map.sigma) == (256, 3.0)
     rest = {k: v for k, v in cfg.model.items() if k not in ('landmark_map', 'generator')}
     assert rest == {k: v for k, v in base.model.items() if k != 'generator'}
+
+
+def test_ten_minute_sample_config_is_the_landmark_config_with_a_schedule():
+    import torch
+    from mmengine.registry import PARAM_SCHEDULERS
+    cfg, base = load_config(SAMPLE), load_config(LMK)
+    n = cfg.train_cfg.max_iters
+    assert n == 2500 and cfg.model.gan_warmup >= n  # no adversarial terms within the run
+    assert cfg.model.ema is None
+    rest = {k: v for k, v in cfg.model.items() if k not in ('gan_warmup', 'gan_rampup', 'ema')}
+    assert rest == {k: v for k, v in base.model.items()
+                    if k not in ('gan_warmup', 'gan_rampup', 'ema')}
+    assert cfg.train_dataloader == base.train_dataloader
+    # the learning rate: held for the first half, then down to 1% of it at the last step
+    for name, group in cfg.optim_wrapper.items():
+        if not isinstance(group, dict) or 'optimizer' not in group:
+            continue
+        base_lr = group.optimizer.lr
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=base_lr)
+        schedulers = [PARAM_SCHEDULERS.build(dict(s, optimizer=opt))
+                      for s in copy.deepcopy(cfg.param_scheduler)]
+        lrs = []
+        for _ in range(n):
+            lrs.append(opt.param_groups[0]['lr'])
+            opt.step()
+            for sch in schedulers:
+                sch.step()
+        assert lrs[n // 2 - 1] == base_lr, name
+        assert lrs[-1] == pytest.approx(0.01 * base_lr, rel=0.01), name
+        assert all(a >= b for a, b in zip(lrs, lrs[1:])), name
 
 
 def test_fine_tuning_config():

@@ -37,18 +37,20 @@
 #   finetune     the ft600 fine-tuning config through tools/train.py (one process), train ->
 #                resume, fp32 and --amp (bf16), each with model.cuda_graphs=True (the
 #                config's setting) and False
-#   learn-train  issue 14's stage-1 learning check, first part: the landmark config (or
-#                $LEARN_CONFIG, with $LEARN_OPTIONS as its --cfg-options, k=v separated by
-#                spaces; $LEARN_CONFIG2 for stage 2) trained
+#   learn-train  issue 14's stage-1 learning check, first part: the ten-minute sample config
+#                (*_1xb4-2500_sample-512; or $LEARN_CONFIG, with $LEARN_OPTIONS as its
+#                --cfg-options, k=v separated by spaces; $LEARN_CONFIG2 for stage 2; seed
+#                $LEARN_SEED, default 0) trained
 #                on the bundled sample for $BUDGET s (default 400: a fresh machine's offline
 #                install, mmcv's build included, took ~100 s, and 490 s of training was cut
 #                off by the 600-s limit before its checkpoint was on disk, 2026-12-07; the
 #                write itself is not timed), checkpoint kept in
 #                $LC_DIR (default work_dirs/lc10, outside OUT: checkpoints are not results)
 #   learn-resume the same training resumed for $BUDGET s more (default 200: 600 s in all),
-#                then scored against the mean face: report, grids, logs in OUT/learn.tgz; run it
-#                on the same machine (within its idle window): elsewhere it finds no checkpoint
-#   learn-stage2 stage 2's learning check for $BUDGET2 s (default 300): OUT/learn-stage2.tgz
+#                then scored against the mean face: report and grids (JPEG) in OUT/learn/; run
+#                it on the same machine (within its idle window): elsewhere it finds no
+#                checkpoint
+#   learn-stage2 stage 2's learning check for $BUDGET2 s (default 300): OUT/learn-stage2/
 #
 # Frozen networks run with random weights (no checkpoints on the GPU hosts) and the metrics
 # are left out of train/test (they need their own network files); the numbers are speeds.
@@ -67,6 +69,7 @@ NO_WEIGHTS=(val_evaluator=[] test_evaluator=[] model.vgg.checkpoint=None)
 MODELS=()
 [ -n "${MODELS_DIR:-}" ] && MODELS=(--models-dir "$(cd "$MODELS_DIR" && pwd)")
 LMK_CONFIG=configs/head2head/head2head_aligner_lpd-gn-lmk-arcface-r100_1xb4-200k_talking-heads-512.py
+SAMPLE_CONFIG=configs/head2head/head2head_aligner_lpd-gn-lmk-arcface-r100_1xb4-2500_sample-512.py
 # fine-tuning on the bundled sample instead of a prepared subject, from random weights
 FT_CONFIG=configs/head2head/head2head_aligner_lpd-arcface-r100_1xb1-ft600_subject-512.py
 FT_OPTIONS=(load_from=None model.vgg.checkpoint=None model.identity_encoder.checkpoint=None
@@ -79,6 +82,18 @@ run() {  # name, timeout seconds, command...
     local t0=$SECONDS
     timeout "$limit" "$@" >> "$OUT/$name.log" 2>&1
     echo "== $name: exit $? after $((SECONDS - t0)) s" | tee -a "$OUT/$name.log"
+}
+
+pack_learn() {  # learning-check folder, OUT subfolder: the report and its grids as JPEG
+    mkdir -p "$OUT/$2"
+    cp "$1"/report.json "$1"/report.md "$OUT/$2/" 2>/dev/null
+    "$PY" - "$1" "$OUT/$2" <<'PYEOF'
+import glob, os, sys
+from PIL import Image
+for f in glob.glob(os.path.join(sys.argv[1], 'stage*', '*.png')):
+    name = os.path.basename(os.path.dirname(f)) + '_' + os.path.basename(f)[:-4] + '.jpg'
+    Image.open(f).convert('RGB').save(os.path.join(sys.argv[2], name), quality=88)
+PYEOF
 }
 
 for group in "$@"; do
@@ -165,7 +180,8 @@ for group in "$@"; do
     learn-train)
         run learn-train "${LEARN_TIMEOUT:-480}" "$PY" "$DIR/tools/analysis_tools/learning_check.py" \
             --stages 1 --amp --random-weights --budget "${BUDGET:-400}" --train-only \
-            --out "${LC_DIR:-work_dirs/lc10}" --stage1-config "$DIR/${LEARN_CONFIG:-$LMK_CONFIG}" \
+            --seed "${LEARN_SEED:-0}" --out "${LC_DIR:-work_dirs/lc10}" \
+            --stage1-config "$DIR/${LEARN_CONFIG:-$SAMPLE_CONFIG}" \
             ${LEARN_OPTIONS:+--cfg-options1 $LEARN_OPTIONS} ;;
     learn-resume)
         LC=${LC_DIR:-work_dirs/lc10}
@@ -175,17 +191,17 @@ for group in "$@"; do
         else
             run learn-resume "${LEARN_TIMEOUT:-300}" "$PY" \
                 "$DIR/tools/analysis_tools/learning_check.py" --stages 1 --amp --random-weights \
-                --budget "${BUDGET:-200}" --out "$LC" \
-                --stage1-config "$DIR/${LEARN_CONFIG:-$LMK_CONFIG}" --cfg-options1 resume=True \
+                --budget "${BUDGET:-200}" --seed "${LEARN_SEED:-0}" --out "$LC" \
+                --stage1-config "$DIR/${LEARN_CONFIG:-$SAMPLE_CONFIG}" --cfg-options1 resume=True \
                 ${LEARN_OPTIONS:-}
-            tar czf "$OUT/learn.tgz" --exclude='*.pth' -C "$LC" .
+            pack_learn "$LC" learn
         fi ;;
     learn-stage2)
         LC2=${LC_DIR2:-work_dirs/lc_stage2}
         run learn-stage2 "${LEARN_TIMEOUT:-480}" "$PY" "$DIR/tools/analysis_tools/learning_check.py" \
             --stages 2 --amp --random-weights --budget "${BUDGET2:-300}" --out "$LC2" \
             --stage2-config "$DIR/${LEARN_CONFIG2:-configs/head2scene_blender.py}"
-        [ -d "$LC2" ] && tar czf "$OUT/learn-stage2.tgz" --exclude='*.pth' -C "$LC2" . ;;
+        [ -d "$LC2" ] && pack_learn "$LC2" learn-stage2 ;;
     warping)
         run warping "${WARPING_TIMEOUT:-240}" "$PY" "$DIR/tools/analysis_tools/benchmark_warping.py" \
             --grids 64 128 --backends dense blocked varlen --out "$OUT/warping.json"

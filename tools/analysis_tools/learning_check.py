@@ -212,10 +212,12 @@ def train_stage(config: str, ann_file: str, data_root: str, work_dir: str, budge
     model = runner.train()
     seconds = time.perf_counter() - start
     iters = runner.iter
+    # after a resume, the rate counts this run's iterations only
+    first = next(h.start_iter for h in runner.hooks if type(h).__name__ == 'TimeBudgetHook')
     model = model.module if hasattr(model, 'module') else model
     model.eval()
-    return model, cfg, dict(iterations=iters, train_seconds=round(seconds, 1),
-                            iters_per_s=round(iters / max(seconds, 1e-9), 2))
+    return model, cfg, dict(iterations=iters, resumed_from=first, train_seconds=round(seconds, 1),
+                            iters_per_s=round((iters - first) / max(seconds, 1e-9), 2))
 
 
 # --------------------------------------------------------------------------- metrics
@@ -515,6 +517,12 @@ def save_grid(columns: List[torch.Tensor], path: str, tile: int, names: Sequence
 
 
 # ----------------------------------------------------------------------------- report
+def _resumed(train: dict) -> str:
+    """' (N in this run, from iteration M)' for a resumed training, else ''."""
+    first = train.get('resumed_from', 0)
+    return f' ({train["iterations"] - first} in this run, from iteration {first})' if first else ''
+
+
 def _fmt(v) -> str:
     if v is None:
         return '-'
@@ -529,9 +537,9 @@ def markdown(report: dict) -> str:
             continue
         r = report[stage]
         lines += [f'## {stage}: {r["config"]}', '',
-                  f'{r["train"]["iterations"]} iterations in {r["train"]["train_seconds"]} s '
-                  f'({r["train"]["iters_per_s"]} it/s); rows are held-out means unless '
-                  'they say otherwise', '']
+                  f'{r["train"]["iterations"]} iterations{_resumed(r["train"])} in '
+                  f'{r["train"]["train_seconds"]} s ({r["train"]["iters_per_s"]} it/s); rows '
+                  'are held-out means unless they say otherwise', '']
         keys = [k for k in next(iter(r['results'].values())) if k != 'per_frame']
         lines.append('| output | ' + ' | '.join(keys) + ' |')
         lines.append('| --- ' * (len(keys) + 1) + '|')

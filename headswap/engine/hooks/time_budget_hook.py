@@ -36,9 +36,12 @@ class TimeBudgetHook(Hook):
         self.seconds = float(seconds)
         self.check_interval = max(1, int(check_interval))
         self._start: Optional[float] = None
+        #: The iteration training started from (after a resume, the checkpoint's).
+        self.start_iter = 0
 
     def before_train(self, runner) -> None:
         self._start = time.perf_counter()
+        self.start_iter = runner.iter
 
     def _spent(self) -> bool:
         spent = time.perf_counter() - self._start >= self.seconds

@@ -41,7 +41,13 @@ def test_train_only_then_resume_and_report_both_stages_against_trivial_baselines
     assert (out / 'stage1' / f'iter_{trained}.pth').is_file()
     proc = run_tool(args + ['--budget', '2', '--cfg-options1', 'resume=True'], timeout=900)
     report = json.loads((out / 'report.json').read_text())
-    assert report['stage1']['train']['iterations'] > trained  # went on from the checkpoint
+    resumed = report['stage1']['train']
+    assert resumed['iterations'] > trained  # went on from the checkpoint
+    assert resumed['resumed_from'] == trained and first['train']['resumed_from'] == 0
+    # the rate counts this run's iterations only (seconds are rounded to 0.1)
+    assert resumed['iters_per_s'] == pytest.approx(
+        (resumed['iterations'] - trained) / resumed['train_seconds'], rel=0.1)
+    assert f'in this run, from iteration {trained})' in (out / 'report.md').read_text()
     split = report['split']
     # every 4th frame of each clip of >= 8 frames is held out: 10 of carphone/pristine's 40,
     # 2 of carphone/distorted's 8; the single astronaut photo trains
