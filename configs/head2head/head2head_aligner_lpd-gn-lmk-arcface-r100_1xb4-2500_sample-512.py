@@ -34,3 +34,8 @@ custom_hooks = [
     dict(type='NonFiniteLossHook', interval=50),
     dict(type='DriverSensitivityHook', threshold=0.1, start_iter=1000, interval=500),
 ]
+# no validation inside the run (the 200k config's first is at step 10000); held-out scores:
+# tools/analysis_tools/learning_check.py, or tools/test.py with this config's test settings
+val_cfg = None
+val_dataloader = None
+val_evaluator = None
