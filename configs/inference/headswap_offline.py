@@ -19,7 +19,11 @@ model = dict(
     resolution=512,
     use_ema=True,
     head_parsing='auto',  # parse the generated head with `parser` below
-    hair_color='target')
+    hair_color='target',
+    # the blender configs' 'auto' (varlen on CUDA) is measured in training only; swapping
+    # keeps the backend its speed table was measured with until `gpu_checks.sh OUT
+    # inference-warping` (blocked vs varlen in the inferencer) says otherwise
+    warping_backend='blocked')
 
 # DEFAULT_INFERENCE_SETTINGS of headswap/apis/headswap_inferencer.py; change what differs
 inference = dict(num_sources=8, batch_size=8, workers=4)

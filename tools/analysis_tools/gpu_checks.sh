@@ -31,7 +31,8 @@
 #   warping      the varlen warping backend (one jagged SDPA call, nothing compiled) against
 #                blocked and dense: the attention alone at 64x64 and 128x128 grids, fp32 and
 #                bf16, then one stage-2 training iteration at batch 4, 512, fp32 and bf16 (--amp),
-#                blocked vs varlen (the first row, fp32 blocked, is the default setting)
+#                blocked vs varlen (the first row, fp32 blocked, was the default setting; the
+#                blender configs' 'auto' is now varlen on CUDA)
 #   gsync        the landmark config through tools/dist_train.sh on $GPUS GPUs: CUDA graphs
 #                with GradientSyncDataParallel over NCCL (train -> resume)
 #   finetune     the ft600 fine-tuning config through tools/train.py (one process), train ->

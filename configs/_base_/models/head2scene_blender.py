@@ -21,7 +21,10 @@ model = dict(
         downsample=4,  # 128x128 correlation grid for 512x512 images
         temperature=0.01,
         num_labels=num_classes,
-        backend='blocked',  # 'dense' | 'perlabel' | 'blocked' | 'flex' (CUDA)
+        # 'auto': 'varlen' on CUDA (the stage-2 training step 1.27x 'blocked''s in fp32, 1.32x
+        # in bf16 at batch 4, 512, one H100), 'blocked' on CPU; or 'dense' | 'perlabel' |
+        # 'blocked' | 'flex' | 'varlen' (configs/head2scene/README.md)
+        backend='auto',
         chunk_elems=1 << 24,
         label_fallback=None),  # None: DEFAULT_LABEL_FALLBACK (ears/nose/neck -> skin, ...)
     masks=dict(type='BlendingMasks', head_labels=head_labels, dilation=0.03),

@@ -124,7 +124,7 @@ class HeadSwapper(BaseModel):
         fill_blur: ``ComposeHeadOverScene``'s blur of the filled hole.
         hair_color: ``'target'`` or ``'source'`` (see above).
         warping_backend: Replaces the blender config's exemplar-warping backend
-            (``'dense'``, ``'perlabel'``, ``'blocked'``, ``'flex'``, ``'varlen'``); the
+            (``'dense'``, ``'perlabel'``, ``'blocked'``, ``'flex'``, ``'varlen'``, ``'auto'``); the
             backends give the same result, so any of them runs a checkpoint. ``'flex'``
             (CUDA, FlexAttention) was the fastest measured in bf16 on a GPU but compiles for
             minutes first; ``'varlen'`` (torch's variable-length attention kernels) compiles

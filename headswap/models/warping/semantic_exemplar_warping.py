@@ -101,8 +101,8 @@ class SemanticExemplarWarping(nn.Module):
             grid for 512x512 images).
         temperature: ``tau`` of the softmax.
         num_labels: Number of parsing labels (19 for CelebAMask-HQ).
-        backend: ``'dense'``, ``'perlabel'``, ``'blocked'``, ``'flex'`` or ``'varlen'``
-            (:mod:`.label_attention`).
+        backend: ``'dense'``, ``'perlabel'``, ``'blocked'``, ``'flex'``, ``'varlen'`` or
+            ``'auto'`` (``varlen`` on CUDA, ``blocked`` elsewhere; :mod:`.label_attention`).
         chunk_elems: Scores per chunk of the ``blocked`` backend.
         label_fallback: Label -> fallback labels of the reference, tried in
             order; None uses ``DEFAULT_LABEL_FALLBACK``, ``{}`` disables it.

@@ -211,7 +211,7 @@ def test_full_config_builds_and_its_label_groups_agree():
     model_cfg.vgg.checkpoint = None  # no weights here
     model = MODELS.build(model_cfg)
     assert model.unet.num_levels == 7
-    assert model.warping.in_channels == [256, 512] and model.warping.backend == 'blocked'
+    assert model.warping.in_channels == [256, 512] and model.warping.backend == 'auto'
     labels = cfg.model.masks.head_labels
     assert cfg.model.data_preprocessor.head_labels == labels
     for step in cfg.train_dataloader.dataset.pipeline:

@@ -1,8 +1,13 @@
+import importlib
+
 import pytest
 import torch
 
 from headswap.models.warping.label_attention import (label_attention, label_presence,
-                                                     resolve_query_labels)
+                                                     resolve_backend, resolve_query_labels)
+
+# the module (the package exports its function under the same name)
+label_attention_module = importlib.import_module('headswap.models.warping.label_attention')
 
 L = 6
 EXACT = ('dense', 'perlabel', 'blocked', 'varlen')
@@ -158,6 +163,37 @@ def test_sharp_temperature_no_overflow(backend):
     case = make_case(6)
     out, grads = run(backend, *case, scale=1e4)
     assert torch.isfinite(out).all() and all(torch.isfinite(g).all() for g in grads)
+
+
+def test_auto_backend_is_varlen_on_cuda_and_blocked_elsewhere(monkeypatch):
+    assert resolve_backend('auto', torch.device('cuda', 0)) == 'varlen'
+    assert resolve_backend('auto', 'cuda') == 'varlen'
+    assert resolve_backend('auto', torch.device('cpu')) == 'blocked'
+    assert resolve_backend('dense', torch.device('cuda')) == 'dense'
+    # on these CPU tensors 'auto' runs the blocked kernel (not varlen's quadratic CPU path)
+    calls = []
+    blocked = label_attention_module._BlockedLabelAttention.apply
+    monkeypatch.setattr(label_attention_module._BlockedLabelAttention, 'apply',
+                        lambda *a: calls.append('blocked') or blocked(*a))
+    monkeypatch.setattr(label_attention_module, 'varlen_label_attention',
+                        lambda *a: pytest.fail('varlen ran on CPU'))
+    case = make_case()
+    out, grads = run('auto', *case)
+    ref, ref_grads = run('dense', *case)
+    assert calls and rel(out, ref) < 1e-4
+    assert all(rel(g, rg) < 1e-4 for g, rg in zip(grads, ref_grads))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_auto_backend_runs_varlen_on_cuda(monkeypatch):
+    calls = []
+    varlen = label_attention_module.varlen_label_attention
+    monkeypatch.setattr(label_attention_module, 'varlen_label_attention',
+                        lambda *a: calls.append('varlen') or varlen(*a))
+    case = [x.cuda() for x in make_case(8, c=64)]
+    out, _ = run('auto', *case)
+    ref, _ = run('dense', *case)
+    assert calls == ['varlen'] and rel(out, ref) < 1e-4
 
 
 def test_bad_shapes_and_backend():
