@@ -202,6 +202,7 @@ def train_stage(config: str, ann_file: str, data_root: str, work_dir: str, budge
                 amp: bool, seed: int, cfg_options: dict, random_weights: bool = False,
                 flag: str = '--cfg-options'):
     """Train ``config`` on ``ann_file`` for ``budget`` seconds; returns (model, cfg, stats)."""
+    from headswap.engine.hooks import TimeBudgetHook
     from headswap.utils.config import build_runner
     cfg = training_config(config, ann_file, data_root, work_dir, amp, seed, cfg_options,
                           random_weights, flag)
@@ -213,7 +214,7 @@ def train_stage(config: str, ann_file: str, data_root: str, work_dir: str, budge
     seconds = time.perf_counter() - start
     iters = runner.iter
     # after a resume, the rate counts this run's iterations only
-    first = next(h.start_iter for h in runner.hooks if type(h).__name__ == 'TimeBudgetHook')
+    first = next(h.start_iter for h in runner.hooks if isinstance(h, TimeBudgetHook))
     model = model.module if hasattr(model, 'module') else model
     model.eval()
     return model, cfg, dict(iterations=iters, resumed_from=first, train_seconds=round(seconds, 1),
