@@ -31,6 +31,7 @@ def test_cpu_tiny_run_writes_a_table_and_json(tmp_path, capsys):
     assert '| 16x16 | fp32 | blocked |' in table and '# targets' in table
     rows = json.load(open(out))['rows']
     by = {(r['grid'], r['backend']): r for r in rows}
+    assert 'auto' not in {r['backend'] for r in rows}  # an alias: its kernel is timed already
     for grid in (8, 16):
         assert by[(grid, 'flex')]['status'] == 'skip'  # no FlexAttention backward on CPU
         for backend in ('dense', 'perlabel', 'blocked'):

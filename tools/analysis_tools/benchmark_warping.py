@@ -248,7 +248,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--dtypes', nargs='+', default=['fp32', 'bf16'],
                         choices=['fp32', 'bf16', 'fp16'])
     parser.add_argument('--backends', nargs='+',
-                        help='default: every backend of label_attention.BACKENDS')
+                        help="default: every backend of label_attention.BACKENDS but 'auto' "
+                        '(an alias of varlen on CUDA, blocked elsewhere)')
     parser.add_argument('--repeats', type=int, default=5)
     parser.add_argument('--chunk-elems', type=int, default=1 << 24,
                         help='scores per chunk of the blocked backend')
@@ -261,7 +262,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     channels = args.channels or (32 if args.tiny else 256)
     dtypes = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
     la = load_backends()
-    backends = args.backends or list(la.BACKENDS)
+    backends = args.backends or [b for b in la.BACKENDS if b != 'auto']
 
     env = dict(torch=torch.__version__, device=str(device),
                device_name=(torch.cuda.get_device_name(device) if device.type == 'cuda'
