@@ -21,9 +21,11 @@
 _base_ = ['head2head_aligner_lpd-gn-lmk-arcface-r100_1xb4-200k_talking-heads-512.py']
 
 max_iters = 2500
-model = dict(gan_warmup=max_iters, gan_rampup=0, ema=None)
+# D_A is neither trained nor run (its terms would never enter G's loss): the generator side
+# takes the same steps without its passes, ~10% of a step's arithmetic
+model = dict(gan_warmup=max_iters, gan_rampup=0, discriminator_start=max_iters, ema=None)
 train_cfg = dict(max_iters=max_iters)
-# one list for both optimizers (mmengine builds it for each): D_A still trains, unused
+# one list for both optimizers (mmengine builds it for each; D_A's is never used)
 param_scheduler = [
     dict(type='CosineAnnealingLR', by_epoch=False, begin=max_iters // 2, end=max_iters,
          T_max=max_iters - max_iters // 2, eta_min_ratio=0.01),

@@ -115,10 +115,11 @@ def test_ten_minute_sample_config_is_the_landmark_config_with_a_schedule():
     cfg, base = load_config(SAMPLE), load_config(LMK)
     n = cfg.train_cfg.max_iters
     assert n == 2500 and cfg.model.gan_warmup >= n  # no adversarial terms within the run
+    assert cfg.model.discriminator_start >= n  # D_A neither trained nor run: unused
     assert cfg.model.ema is None
-    rest = {k: v for k, v in cfg.model.items() if k not in ('gan_warmup', 'gan_rampup', 'ema')}
-    assert rest == {k: v for k, v in base.model.items()
-                    if k not in ('gan_warmup', 'gan_rampup', 'ema')}
+    schedule = ('gan_warmup', 'gan_rampup', 'discriminator_start', 'ema')
+    rest = {k: v for k, v in cfg.model.items() if k not in schedule}
+    assert rest == {k: v for k, v in base.model.items() if k not in schedule}
     assert cfg.train_dataloader == base.train_dataloader
     # the learning rate: held for the first half, then down to 1% of it at the last step
     for name, group in cfg.optim_wrapper.items():

@@ -23,8 +23,8 @@ ADVERSARIAL_TERMS = ('loss_g_adv', 'loss_disc_fm')
 
 class AlignerLosses:
     """Loss construction and evaluation of the aligner (needs ``self.losses``, ``vgg``,
-    ``identity_encoder``, ``discriminator``, ``gan_warmup``, ``gan_rampup`` and
-    ``_frozen_discriminator`` from :class:`TwoPlayerGAN`)."""
+    ``identity_encoder``, ``discriminator``, ``gan_warmup``, ``gan_rampup``,
+    ``discriminator_start`` and ``_frozen_discriminator`` from :class:`TwoPlayerGAN`)."""
 
     def _build_losses(self, cfgs: Dict[str, dict]) -> nn.ModuleDict:
         unknown = sorted(set(cfgs) - set(LOSS_NAMES))
@@ -51,8 +51,11 @@ class AlignerLosses:
                     d_fake=torch.stack([x.detach().float().mean() for x in fake_logits]).mean())
 
     def generator_losses(self, real: torch.Tensor, fake: torch.Tensor, fake_mask: torch.Tensor,
-                         gt_mask: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
-        """Eqs. 1, 2, 3, 5 and the mask loss; D is used as a fixed function."""
+                         gt_mask: Optional[torch.Tensor] = None,
+                         with_discriminator: bool = True) -> Dict[str, torch.Tensor]:
+        """Eqs. 1, 2, 3, 5 and the mask loss; D is used as a fixed function.
+        ``with_discriminator=False``: the terms that need D_A (``loss_g_adv``,
+        ``loss_disc_fm``) are left out, and D_A is not run."""
         losses = self.losses
         out: Dict[str, torch.Tensor] = {}
         if 'l1' in losses:
@@ -69,16 +72,25 @@ class AlignerLosses:
                 out['loss_identity'] = losses['identity'](id_fake, id_real)
             if 'arcface_fm' in losses:
                 out['loss_arcface_fm'] = losses['arcface_fm'](feats_fake, feats_real)
-        with self._frozen_discriminator():
-            logits_fake, d_feats_fake = self.discriminator(fake)
-            out['loss_g_adv'] = losses['gan'].generator_loss(logits_fake)
-            if 'disc_fm' in losses:
-                with torch.no_grad():
-                    _, d_feats_real = self.discriminator(real)
-                out['loss_disc_fm'] = losses['disc_fm'](d_feats_fake, d_feats_real)
+        if with_discriminator:
+            with self._frozen_discriminator():
+                logits_fake, d_feats_fake = self.discriminator(fake)
+                out['loss_g_adv'] = losses['gan'].generator_loss(logits_fake)
+                if 'disc_fm' in losses:
+                    with torch.no_grad():
+                        _, d_feats_real = self.discriminator(real)
+                    out['loss_disc_fm'] = losses['disc_fm'](d_feats_fake, d_feats_real)
         if 'mask' in losses and gt_mask is not None:
             out['loss_mask'] = losses['mask'](fake_mask, gt_mask)
         return out
+
+    def _discriminator_on(self) -> bool:
+        """Whether D_A trains and runs at this iteration (the Runner's count): from
+        ``discriminator_start`` on."""
+        if self.discriminator_start <= 0:
+            return True
+        return int(MessageHub.get_current_instance().get_info('iter', 0)) >= \
+            self.discriminator_start
 
     def _adversarial_weight(self) -> float:
         """The factor of the adversarial terms in the generator's loss at this iteration (the

@@ -1,4 +1,5 @@
 import contextlib
+import functools
 from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 import torch
@@ -91,13 +92,19 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
         background: Value in [-1, 1] of the flat background of ``'head'``.
         gan_warmup: Training iterations (the Runner's, so resumes keep count) during which
             the generator side is updated by the reconstruction terms only: the
-            adversarial and D_A feature-matching terms are computed and logged but left out
-            of its loss; D_A trains from the start. 0 (the paper): no warm-up. Not in the
-            paper: see ``docs/en/stage1_learning.md``.
+            adversarial and D_A feature-matching terms are computed and logged (from
+            ``discriminator_start``) but left out of its loss; D_A trains from
+            ``discriminator_start``. 0 (the paper): no warm-up. Not in the paper: see
+            ``docs/en/stage1_learning.md``.
         gan_rampup: Iterations after ``gan_warmup`` over which those terms' factor rises
             linearly from 0 to 1, so that G is not handed the full gradient of a D_A that
             has trained alone until then in one step. 0: full weight at once. Not in the
             paper.
+        discriminator_start: Training iteration (the Runner's) from which D_A is trained
+            and run at all; before it there are no D_A passes (its update, and its two
+            forwards in the generator's losses), which saves their time in a run whose
+            adversarial terms never enter G's loss. At most ``gan_warmup``. 0 (the paper):
+            D_A trains from the start. Not in the paper.
         diagnostics_window: Training samples over which ``driver_sensitivity``
             (the spread of the outputs over the spread of their targets; 0 for one
             face whatever the driver), ``adain_std`` and ``adain_rms`` are logged
@@ -132,7 +139,7 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
                  pose_augmentation: Optional[ModuleCfg] = None,
                  landmark_map: Optional[ModuleCfg] = None, reconstruct: str = 'frame',
                  background: float = -1.0, gan_warmup: int = 0, gan_rampup: int = 0,
-                 diagnostics_window: int = 32,
+                 discriminator_start: int = 0, diagnostics_window: int = 32,
                  ema: Optional[dict] = None, test_use_ema: bool = True,
                  init_from_ema: bool = False, cuda_graphs: bool = False,
                  data_preprocessor: Optional[ModuleCfg] = dict(
@@ -160,10 +167,16 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
         if not -1 <= background <= 1:
             raise ValueError(f'background must be in [-1, 1], got {background}')
         self.reconstruct, self.background = reconstruct, float(background)
-        for name, value in (('gan_warmup', gan_warmup), ('gan_rampup', gan_rampup)):
+        for name, value in (('gan_warmup', gan_warmup), ('gan_rampup', gan_rampup),
+                            ('discriminator_start', discriminator_start)):
             if value < 0:
                 raise ValueError(f'{name} must be >= 0 iterations, got {value}')
+        if discriminator_start > gan_warmup:
+            raise ValueError(f'discriminator_start={discriminator_start} must be <= gan_warmup='
+                             f'{gan_warmup}: the adversarial terms would enter the generator\'s '
+                             'loss before D_A has trained')
         self.gan_warmup, self.gan_rampup = int(gan_warmup), int(gan_rampup)
+        self.discriminator_start = int(discriminator_start)
         self.diagnostics = (DriverSensitivityWindow(diagnostics_window)
                             if diagnostics_window else None)
         self.losses = self._build_losses(losses or {})
@@ -350,15 +363,22 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
                 {n: getattr(self, n) for n in (*self.generator_modules, 'identity_encoder')},
                 sources, driver, *lms)
 
-        with d_wrapper.optim_context(self.discriminator):
-            d_out = self._run_pass(graphs, 'discriminator', self.discriminator_loss,
-                                   dict(discriminator=self.discriminator), real, fake.detach())
-        d_applied = self._update(d_wrapper, d_out['loss_d_adv'])
+        d_on = self._discriminator_on()
+        d_out: Dict[str, torch.Tensor] = {}
+        d_applied = True  # nothing to skip while D_A is off
+        if d_on:
+            with d_wrapper.optim_context(self.discriminator):
+                d_out = self._run_pass(graphs, 'discriminator', self.discriminator_loss,
+                                       dict(discriminator=self.discriminator), real,
+                                       fake.detach())
+            d_applied = self._update(d_wrapper, d_out['loss_d_adv'])
 
         with self._generator_context(g_wrapper):
             # D is a fixed function here: left out of the modules, so no weight grads
             g_out = self._run_pass(
-                graphs, 'generator_losses', self.generator_losses,
+                graphs, 'generator_losses' if d_on else 'generator_losses_without_d',
+                self.generator_losses if d_on else functools.partial(
+                    self.generator_losses, with_discriminator=False),
                 {n: getattr(self, n) for n in ('vgg', 'identity_encoder')
                  if getattr(self, n) is not None},
                 real, fake, fake_mask, *(() if gt_mask is None else (gt_mask, )))

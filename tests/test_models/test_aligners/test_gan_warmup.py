@@ -91,3 +91,36 @@ def test_rampup_scales_the_adversarial_gradient(cfg):
         torch.testing.assert_close(d_half, (d_off + d_full) / 2, rtol=1e-3, atol=1e-6, msg=k)
         moved += int(not torch.allclose(d_off, d_full))
     assert moved > 0  # the adversarial terms do change the step
+
+
+def _discriminator_state(model):
+    return {k: v.clone() for k, v in model.state_dict().items()
+            if k.startswith('discriminator.')}
+
+
+def test_before_discriminator_start_d_is_neither_run_nor_trained(cfg):
+    """Before ``discriminator_start`` D_A is left alone (no update, no forward in the
+    generator's losses: not in the log) and the generator side takes the same step as
+    inside a warm-up with D_A running; from it on D_A trains and its terms are logged."""
+    ref = _discriminator_state(build(cfg))
+    off, log_off = _step(cfg, 4, gan_warmup=5, discriminator_start=5)
+    warm, log_warm = _step(cfg, 4, gan_warmup=5)
+    on, log_on = _step(cfg, 5, gan_warmup=5, discriminator_start=5)
+    d_terms = {'loss_d_adv', 'd_real', 'd_fake', 'loss_g_adv', 'loss_disc_fm'}
+    assert not d_terms & set(log_off)
+    assert d_terms <= set(log_warm) and d_terms <= set(log_on)
+    assert {'loss_l1', 'loss_vgg', 'loss_identity'} <= set(log_off)
+    for k, v in ref.items():  # D_A untouched, spectral-norm vectors included
+        assert torch.equal(_discriminator_state(off)[k], v), k
+    assert any(not torch.equal(_discriminator_state(on)[k], v) for k, v in ref.items()
+               if v.is_floating_point())
+    for k, v in _generator_state(warm).items():
+        torch.testing.assert_close(_generator_state(off)[k], v, msg=k)
+    assert float(log_off['skipped_updates']) == 0
+
+
+def test_discriminator_start_must_not_follow_the_warmup(cfg):
+    with pytest.raises(ValueError, match='discriminator_start=6 must be <= gan_warmup=5'):
+        build(cfg, gan_warmup=5, discriminator_start=6)
+    with pytest.raises(ValueError, match='discriminator_start'):
+        build(cfg, discriminator_start=-1)
