@@ -6,6 +6,10 @@
         [--warmup 40] [--iters 80] [--profile DIR] [--out bench.json]
     # CPU smoke run
     python tools/analysis_tools/benchmark_train_loop.py --tiny
+    # settings of one config side by side (each the 'config' variant with its options)
+    python tools/analysis_tools/benchmark_train_loop.py --amp --random-weights \\
+    --config configs/head2head/head2head_aligner_lpd-gn-lmk-arcface-r100_1xb4-2500_sample-512.py \\
+        --variants config --setting b4 '' --setting b8 'train_dataloader.batch_size=8'
 
 ``benchmark_aligner.py`` times ``train_step`` alone on synthetic frames; this times what
 ``tools/train.py`` runs: the data loader on the bundled sample (``learning_check.py``'s
@@ -26,6 +30,10 @@ images/s and the speed-up. ``--profile DIR``: ``--profile-iters`` more iteration
 variant under torch.profiler; per iteration, host syncs and the host ms spent waiting in
 them, kernel and graph launches, summed GPU kernel time; operator tables in
 ``DIR/<variant>.txt``.
+
+``--setting NAME 'k=v k=v'`` (repeatable): each variant runs once per setting, with the
+setting's options on top of ``--cfg-options``; the table compares images/s (samples per
+second, so settings of different batch sizes compare) with its first row.
 """
 import argparse
 import json
@@ -66,6 +74,9 @@ def parse_args(argv=None):
     p.add_argument('--random-weights', action='store_true',
                    help='frozen VGG-19 / ArcFace with random weights (no checkpoint files)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    p.add_argument('--setting', nargs=2, action='append', metavar=('NAME', 'OPTIONS'),
+                   help="a named setting: 'k=v k=v' config options on top of --cfg-options "
+                   '(repeatable; each variant runs once per setting)')
     p.add_argument('--profile', metavar='DIR', help='profile each variant (tables to DIR)')
     p.add_argument('--profile-iters', type=int, default=5)
     p.add_argument('--seed', type=int, default=0)
@@ -81,7 +92,26 @@ def parse_args(argv=None):
     unknown = set(args.variants) - set(VARIANTS)
     if unknown:
         p.error(f'unknown variants {sorted(unknown)}; choose from {list(VARIANTS)}')
+    settings = []
+    for name, options in args.setting or []:
+        try:
+            settings.append((name, parse_options(options)))
+        except ValueError as e:
+            p.error(f'--setting {name}: {e}')
+    args.setting = settings or [('', {})]
     return args
+
+
+def parse_options(text: str) -> dict:
+    """``'a.b=1 c=x'`` -> ``{'a.b': 1, 'c': 'x'}``, values parsed as ``--cfg-options``
+    parses them."""
+    pairs = text.split()
+    bad = [p for p in pairs if '=' not in p or p.startswith('=')]
+    if bad:
+        raise ValueError(f'expected key=value pairs, got {" ".join(bad)}')
+    ns = argparse.Namespace()
+    DictAction(option_strings=[], dest='options')(None, ns, pairs)
+    return getattr(ns, 'options', {})
 
 
 def per_iteration_reads(cfg) -> None:
@@ -128,10 +158,12 @@ class _Clock(Hook):
             self.prof.stop()
 
 
-def run_variant(args, variant: str, ann_file: str, work_dir: str) -> dict:
+def run_variant(args, variant: str, ann_file: str, work_dir: str,
+                setting: tuple = ('', {})) -> dict:
     from headswap.utils.config import build_runner
+    name, options = setting
     cfg = training_config(args.config, ann_file, args.data_root, work_dir, args.amp,
-                          args.seed, args.cfg_options, args.random_weights)
+                          args.seed, {**args.cfg_options, **options}, args.random_weights)
     if variant == 'per-iteration reads':
         per_iteration_reads(cfg)
     profile_iters = args.profile_iters if args.profile else 0
@@ -142,15 +174,16 @@ def run_variant(args, variant: str, ann_file: str, work_dir: str) -> dict:
     runner.register_hook(clock, priority='LOWEST')
     runner.train()
     batch = int(cfg.train_dataloader.batch_size)
-    row = dict(variant=variant, iters=args.iters, s_per_iter=clock.seconds / args.iters,
+    row = dict(variant=variant, setting=name, iters=args.iters,
+               s_per_iter=clock.seconds / args.iters,
                images_per_s=batch * args.iters / clock.seconds, batch_size=batch)
     if clock.prof is not None:
         from headswap.utils.profiling import profile_summary, write_profile_tables
         row['profile'] = profile_summary(clock.prof, profile_iters)
         os.makedirs(args.profile, exist_ok=True)
-        name = variant.replace(' ', '_')
-        write_profile_tables(clock.prof, osp.join(args.profile, f'{name}.txt'),
-                             f'{variant}, {profile_iters} iterations: '
+        label = _label(row)
+        write_profile_tables(clock.prof, osp.join(args.profile, f'{_file_name(label)}.txt'),
+                             f'{label}, {profile_iters} iterations: '
                              f'{json.dumps(row["profile"])}')
     del runner
     if cuda:
@@ -158,14 +191,25 @@ def run_variant(args, variant: str, ann_file: str, work_dir: str) -> dict:
     return row
 
 
+def _label(row: dict) -> str:
+    return f'{row["variant"]}, {row["setting"]}' if row.get('setting') else row['variant']
+
+
+def _file_name(label: str) -> str:
+    return ''.join(c if c.isalnum() or c in '-.' else '_' for c in label)
+
+
 def print_table(rows: List[dict]) -> None:
-    base: Optional[dict] = next((r for r in rows if r['variant'] == VARIANTS[0]), None)
-    print('| variant | s/iter | images/s | vs per-iteration reads |')
-    print('| --- | --- | --- | --- |')
+    """images/s of each row against the first (the same ratio as s/iter's at one batch
+    size; samples per second where settings change it)."""
+    base: Optional[dict] = rows[0] if rows else None
+    print(f'| variant | batch | s/iter | images/s | vs {_label(base) if base else "-"} |')
+    print('| --- | --- | --- | --- | --- |')
     for r in rows:
-        speed = f'{base["s_per_iter"] / r["s_per_iter"]:.2f}x' if base else '-'
-        print(f'| {r["variant"]} | {r["s_per_iter"]:.3f} | {r["images_per_s"]:.2f} | {speed} |')
-    profiled = [((r['variant'], ), r['profile']) for r in rows if 'profile' in r]
+        speed = f'{r["images_per_s"] / base["images_per_s"]:.2f}x'
+        print(f'| {_label(r)} | {r["batch_size"]} | {r["s_per_iter"]:.3f} | '
+              f'{r["images_per_s"]:.2f} | {speed} |')
+    profiled = [((_label(r), ), r['profile']) for r in rows if 'profile' in r]
     if profiled:
         from headswap.utils.profiling import profile_table
         print('\n' + profile_table(('variant', ), profiled, 'iteration'))
@@ -183,9 +227,11 @@ def main(argv=None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             ann_file = split_index(args.data_root, 4, tmp)[0]
             for variant in args.variants:
-                rows.append(run_variant(args, variant, ann_file,
-                                        osp.join(tmp, variant.replace(' ', '_'))))
-                print(f'{variant}: {rows[-1]["s_per_iter"]:.3f} s/iter', flush=True)
+                for setting in args.setting:
+                    label = _label(dict(variant=variant, setting=setting[0]))
+                    rows.append(run_variant(args, variant, ann_file,
+                                            osp.join(tmp, _file_name(label)), setting))
+                    print(f'{label}: {rows[-1]["s_per_iter"]:.3f} s/iter', flush=True)
         print_table(rows)
         if args.out:
             with open(args.out, 'w') as f:

@@ -38,6 +38,8 @@
 #   finetune     the ft600 fine-tuning config through tools/train.py (one process), train ->
 #                resume, fp32 and --amp (bf16), each with model.cuda_graphs=True (the
 #                config's setting) and False
+#   stage1-settings  the ten-minute sample config's training step through the Runner: with
+#                D_A trained, as it is, at 8 samples per step (OUT/stage1-settings.json)
 #   learn-train  issue 14's stage-1 learning check, first part: the ten-minute sample config
 #                (*_1xb4-2500_sample-512; or $LEARN_CONFIG, with $LEARN_OPTIONS as its
 #                --cfg-options, k=v separated by spaces; $LEARN_CONFIG2 for stage 2; seed
@@ -156,6 +158,15 @@ for group in "$@"; do
             "$DIR/tools/analysis_tools/benchmark_train_loop.py" --config "$DIR/$LMK_CONFIG" \
             --amp --random-weights --data-root "$DIR/data/sample" --out "$OUT/trainloop.json" \
             ${PROFILE:+--profile "$OUT/trainloop-profile"} ${TRAINLOOP_ARGS:-} ;;
+    stage1-settings)
+        # the ten-minute sample config's step: as it is, with D_A trained (unused), and at
+        # 8 samples per step; images/s side by side in one process
+        run stage1-settings "${TRAINLOOP_TIMEOUT:-420}" "$PY" \
+            "$DIR/tools/analysis_tools/benchmark_train_loop.py" --config "$DIR/$SAMPLE_CONFIG" \
+            --amp --random-weights --data-root "$DIR/data/sample" --variants config \
+            --warmup "${WARMUP:-24}" --iters "${ITERS:-40}" --setting 'D_A trained' \
+            'model.discriminator_start=0' --setting b4 '' \
+            --setting b8 'train_dataloader.batch_size=8' --out "$OUT/stage1-settings.json" ;;
     aligner-default)
         run aligner-default "${ALIGNER_TIMEOUT:-240}" "$PY" \
             "$DIR/tools/analysis_tools/benchmark_aligner.py" --batch-size 1 --num-sources 4 \

@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from headswap.utils.config import load_config
 from tests.conftest import run_tool
 from tests.test_tools.tool_loader import load_tool
@@ -40,3 +42,25 @@ def test_benchmark_trains_both_variants_on_the_sample(tmp_path):
         assert r['profile']['operators'] > 100  # one profiled iteration of the tiny model
     for name in ('per-iteration_reads', 'config'):
         assert 'Self CPU' in (tmp_path / 'prof' / f'{name}.txt').read_text()
+
+
+def test_settings_run_side_by_side_and_compare_samples_per_second(tmp_path):
+    """Each --setting is the config with its options: the batch size really changes, and
+    the table compares images/s (a setting of twice the batch at the same s/iter is 2x)."""
+    out = tmp_path / 'bench.json'
+    proc = run_tool([TOOL, '--tiny', '--warmup', '1', '--iters', '2', '--variants', 'config',
+                     '--setting', 'b2', '', '--setting', 'b1',
+                     'train_dataloader.batch_size=1 model.gan_warmup=10 '
+                     'model.discriminator_start=10', '--out', str(out)], timeout=600)
+    rows = json.loads(out.read_text())['rows']
+    assert [(r['setting'], r['batch_size']) for r in rows] == [('b2', 2), ('b1', 1)]
+    assert '| config, b2 | 2 |' in proc.stdout and '| config, b1 | 1 |' in proc.stdout
+    ratio = rows[1]['images_per_s'] / rows[0]['images_per_s']
+    assert f'| {ratio:.2f}x |' in proc.stdout
+
+
+def test_a_setting_that_is_not_key_value_pairs_is_refused():
+    tool = load_tool(TOOL)
+    assert tool.parse_options('a.b=1 c=x') == {'a.b': 1, 'c': 'x'}
+    with pytest.raises(SystemExit):
+        tool.parse_args(['--setting', 'bad', 'batch_size'])
