@@ -121,3 +121,20 @@ def test_graphed_training_matches_eager(cfg, precision):
         diff = float((buffers[name] - want).abs().max())
         noise = float((buffers_again[name] - want).abs().max())
         assert diff <= max(floors[0] * 10, 5 * noise), (name, diff, noise)
+
+
+@cuda
+def test_graphed_training_without_the_discriminator(cfg):
+    """``discriminator_start`` past the run: the generator and G-loss passes are recorded
+    (the latter without D_A's terms), D_A is never run, and the losses follow eager's."""
+    cfg = copy.deepcopy(cfg)
+    cfg.model.update(gan_warmup=100, discriminator_start=100)
+    ks = (2, 2, 2)
+    _, eager_logs, _, _ = _train(cfg, False, ks, 'cuda')
+    model, logs, updates, _ = _train(cfg, True, ks, 'cuda')
+    assert model.cuda_graphs.recordings == 2
+    assert not {'loss_d_adv', 'loss_g_adv', 'loss_disc_fm'} & set(logs[-1])
+    assert all(float(u.abs().max()) == 0 for n, u in updates[1].items()
+               if n.startswith('discriminator.'))
+    for name, want in eager_logs[0].items():
+        assert logs[0][name] == pytest.approx(want, rel=1e-2, abs=1e-3), name
