@@ -10,6 +10,15 @@ import pytest
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
+def pytest_configure(config):
+    """Under ``pytest -n N`` (pytest-xdist), each worker's torch uses its share of the
+    cores, so that N workers never put more threads than cores on the machine."""
+    workers = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '0') or 0)
+    if workers > 1:
+        import torch
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+
+
 def _tool_env(env=None) -> dict:
     full_env = dict(os.environ)
     full_env['PYTHONPATH'] = REPO + os.pathsep + full_env.get('PYTHONPATH', '')
