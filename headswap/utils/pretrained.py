@@ -1,4 +1,5 @@
 """Frozen, pretrained helper networks: loading their weights and keeping them frozen."""
+import os.path as osp
 from typing import Callable, Dict, Optional
 
 import torch
@@ -38,6 +39,13 @@ def load_pretrained(module: nn.Module, checkpoint: Optional[str], name: str,
                   'metrics using it are not meaningful (fine for tests)',
                   logger='current', level=30)
         return
+    if not checkpoint.startswith(('http://', 'https://')) and not osp.isfile(checkpoint):
+        raise CheckpointError(
+            f'{checkpoint}: no such weights file for the {name} (nothing is downloaded): put '
+            f'the file there, point the `checkpoint` of the {name} in the config at it '
+            '(--cfg-options ...checkpoint=PATH), or set it to None for random weights, with '
+            'which the losses and metrics that use it mean little (the README beside the '
+            'config names the files)')
     state = load_weights(checkpoint, key=key)
     if key_map is not None:
         state = key_map(state)
