@@ -33,7 +33,9 @@ them, kernel and graph launches, summed GPU kernel time; operator tables in
 
 ``--setting NAME 'k=v k=v'`` (repeatable): each variant runs once per setting, with the
 setting's options on top of ``--cfg-options``; the table compares images/s (samples per
-second, so settings of different batch sizes compare) with its first row.
+second, so settings of different batch sizes compare) with its first row. ``--fit-seconds S``
+adds how many iterations of each row fit S seconds of training (``fit_iters`` in the JSON):
+the length of a schedule for a time budget on this GPU.
 """
 import argparse
 import json
@@ -74,6 +76,9 @@ def parse_args(argv=None):
     p.add_argument('--random-weights', action='store_true',
                    help='frozen VGG-19 / ArcFace with random weights (no checkpoint files)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    p.add_argument('--fit-seconds', type=float,
+                   help='also print how many iterations of each row fit this many seconds '
+                   "of training at its measured step (a schedule's length for a time budget)")
     p.add_argument('--setting', nargs=2, action='append', metavar=('NAME', 'OPTIONS'),
                    help="a named setting: 'k=v k=v' config options on top of --cfg-options "
                    '(repeatable; each variant runs once per setting)')
@@ -199,16 +204,22 @@ def _file_name(label: str) -> str:
     return ''.join(c if c.isalnum() or c in '-.' else '_' for c in label)
 
 
-def print_table(rows: List[dict]) -> None:
+def print_table(rows: List[dict], fit_seconds: Optional[float] = None) -> None:
     """images/s of each row against the first (the same ratio as s/iter's at one batch
-    size; samples per second where settings change it)."""
+    size; samples per second where settings change it); with ``fit_seconds``, the
+    iterations of each row that fit that time (``fit_iters``, also set in the rows)."""
     base: Optional[dict] = rows[0] if rows else None
-    print(f'| variant | batch | s/iter | images/s | vs {_label(base) if base else "-"} |')
-    print('| --- | --- | --- | --- | --- |')
+    fit = f' iterations in {fit_seconds:g} s |' if fit_seconds else ''
+    print(f'| variant | batch | s/iter | images/s | vs {_label(base) if base else "-"} |{fit}')
+    print('| --- | --- | --- | --- | --- |' + (' --- |' if fit else ''))
     for r in rows:
         speed = f'{r["images_per_s"] / base["images_per_s"]:.2f}x'
+        cell = ''
+        if fit_seconds:
+            r['fit_iters'] = int(fit_seconds / r['s_per_iter'])
+            cell = f' {r["fit_iters"]} |'
         print(f'| {_label(r)} | {r["batch_size"]} | {r["s_per_iter"]:.3f} | '
-              f'{r["images_per_s"]:.2f} | {speed} |')
+              f'{r["images_per_s"]:.2f} | {speed} |{cell}')
     profiled = [((_label(r), ), r['profile']) for r in rows if 'profile' in r]
     if profiled:
         from headswap.utils.profiling import profile_table
@@ -232,7 +243,7 @@ def main(argv=None) -> int:
                     rows.append(run_variant(args, variant, ann_file,
                                             osp.join(tmp, _file_name(label)), setting))
                     print(f'{label}: {rows[-1]["s_per_iter"]:.3f} s/iter', flush=True)
-        print_table(rows)
+        print_table(rows, args.fit_seconds)
         if args.out:
             with open(args.out, 'w') as f:
                 json.dump(dict(config=args.config, device=device, rows=rows), f, indent=1)

@@ -39,7 +39,9 @@
 #                resume, fp32 and --amp (bf16), each with model.cuda_graphs=True (the
 #                config's setting) and False
 #   stage1-settings  the ten-minute sample config's training step through the Runner: with
-#                D_A trained, as it is, at 8 samples per step (OUT/stage1-settings.json)
+#                D_A trained, as it is, at 8 samples per step (OUT/stage1-settings.json), and
+#                the steps of each that fit $FIT_SECONDS (500: the 2,520 steps of a ten-minute
+#                run at the ~0.20 s per step its log showed; start-up and checkpoints aside)
 #   learn-train  issue 14's stage-1 learning check, first part: the ten-minute sample config
 #                (*_1xb4-2500_sample-512; or $LEARN_CONFIG, with $LEARN_OPTIONS as its
 #                --cfg-options, k=v separated by spaces; $LEARN_CONFIG2 for stage 2; seed
@@ -166,7 +168,8 @@ for group in "$@"; do
             --amp --random-weights --data-root "$DIR/data/sample" --variants config \
             --warmup "${WARMUP:-24}" --iters "${ITERS:-40}" --setting 'D_A trained' \
             'model.discriminator_start=0' --setting b4 '' \
-            --setting b8 'train_dataloader.batch_size=8' --out "$OUT/stage1-settings.json" ;;
+            --setting b8 'train_dataloader.batch_size=8' --fit-seconds "${FIT_SECONDS:-500}" \
+            --out "$OUT/stage1-settings.json" ;;
     aligner-default)
         run aligner-default "${ALIGNER_TIMEOUT:-240}" "$PY" \
             "$DIR/tools/analysis_tools/benchmark_aligner.py" --batch-size 1 --num-sources 4 \

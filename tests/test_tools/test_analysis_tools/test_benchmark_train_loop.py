@@ -51,12 +51,16 @@ def test_settings_run_side_by_side_and_compare_samples_per_second(tmp_path):
     proc = run_tool([TOOL, '--tiny', '--warmup', '1', '--iters', '2', '--variants', 'config',
                      '--setting', 'b2', '', '--setting', 'b1',
                      'train_dataloader.batch_size=1 model.gan_warmup=10 '
-                     'model.discriminator_start=10', '--out', str(out)], timeout=600)
+                     'model.discriminator_start=10', '--fit-seconds', '60', '--out', str(out)],
+                    timeout=600)
     rows = json.loads(out.read_text())['rows']
     assert [(r['setting'], r['batch_size']) for r in rows] == [('b2', 2), ('b1', 1)]
     assert '| config, b2 | 2 |' in proc.stdout and '| config, b1 | 1 |' in proc.stdout
     ratio = rows[1]['images_per_s'] / rows[0]['images_per_s']
     assert f'| {ratio:.2f}x |' in proc.stdout
+    for r in rows:  # the iterations that fit 60 s at each row's measured step
+        assert r['fit_iters'] == int(60 / r['s_per_iter'])
+        assert f'| {r["fit_iters"]} |' in proc.stdout
 
 
 def test_a_setting_that_is_not_key_value_pairs_is_refused():
