@@ -45,7 +45,10 @@
 #   learn-train  issue 14's stage-1 learning check, first part: the ten-minute sample config
 #                (*_1xb4-2500_sample-512; or $LEARN_CONFIG, with $LEARN_OPTIONS as its
 #                --cfg-options, k=v separated by spaces; $LEARN_CONFIG2 for stage 2; seed
-#                $LEARN_SEED, default 0) trained
+#                $LEARN_SEED, default 0; $LEARN_STEPS=N: the sample config's schedule
+#                stretched to N steps, the learning rate held for N/2 and annealed to N, no
+#                D_A or adversarial terms before N, e.g. for the fit_iters of
+#                stage1-settings) trained
 #                on the bundled sample for $BUDGET s (default 400: a fresh machine's offline
 #                install, mmcv's build included, took ~100 s, and 490 s of training was cut
 #                off by the 600-s limit before its checkpoint was on disk, 2026-12-07; the
@@ -80,6 +83,14 @@ FT_CONFIG=configs/head2head/head2head_aligner_lpd-arcface-r100_1xb1-ft600_subjec
 FT_OPTIONS=(load_from=None model.vgg.checkpoint=None model.identity_encoder.checkpoint=None
             train_dataloader.dataset.data_root=data/sample train_dataloader.dataset.num_sources=4
             train_dataloader.dataset.source_scope=video train_dataloader.dataset.on_small_pool=skip)
+
+# the ten-minute sample config's schedule for $LEARN_STEPS steps, ahead of $LEARN_OPTIONS
+if [ -n "${LEARN_STEPS:-}" ]; then
+    N=$LEARN_STEPS
+    LEARN_OPTIONS="train_cfg.max_iters=$N param_scheduler.0.begin=$((N / 2))
+        param_scheduler.0.end=$N param_scheduler.0.T_max=$((N - N / 2)) model.gan_warmup=$N
+        model.discriminator_start=$N ${LEARN_OPTIONS:-}"
+fi
 
 run() {  # name, timeout seconds, command...
     local name=$1 limit=$2; shift 2
