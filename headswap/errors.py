@@ -5,7 +5,8 @@ one-line messages (:func:`headswap.utils.cli.friendly_errors`), library users
 catch them by type. This module imports nothing, so any module may import it.
 """
 
-__all__ = ['UserError', 'CheckpointError', 'NonFiniteLossError', 'SourceError']
+__all__ = ['UserError', 'CheckpointError', 'MissingCheckpointError', 'NonFiniteLossError',
+           'SourceError']
 
 
 class UserError(Exception):
@@ -14,6 +15,10 @@ class UserError(Exception):
 
 class CheckpointError(RuntimeError):
     """A checkpoint file is missing, corrupt, or holds more than weights."""
+
+
+class MissingCheckpointError(CheckpointError):
+    """A checkpoint file is not there (callers may say how to go on)."""
 
 
 class NonFiniteLossError(UserError):

@@ -22,7 +22,7 @@ from typing import Any, Dict, Optional, Union
 
 import torch
 
-from headswap.errors import CheckpointError
+from headswap.errors import CheckpointError, MissingCheckpointError
 
 __all__ = [
     'CheckpointError', 'load_weights', 'install_checkpoint_loader', 'safe_torch_load',
@@ -79,7 +79,7 @@ def safe_torch_load(filename: str, map_location: Union[str, torch.device, None] 
             unpickling of objects that are not plain data.
     """
     if not osp.isfile(filename):
-        raise CheckpointError(f'{filename}: no such {what} file; check the path')
+        raise MissingCheckpointError(f'{filename}: no such {what} file; check the path')
     if osp.getsize(filename) == 0:
         raise CheckpointError(f'{filename}: the {what} file is empty (0 bytes); '
                               'it was probably cut off while being written: delete it '

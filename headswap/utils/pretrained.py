@@ -1,12 +1,11 @@
 """Frozen, pretrained helper networks: loading their weights and keeping them frozen."""
-import os.path as osp
 from typing import Callable, Dict, Optional
 
 import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 
-from headswap.errors import CheckpointError
+from headswap.errors import CheckpointError, MissingCheckpointError
 from headswap.utils.checkpoint import load_weights
 
 __all__ = ['FrozenModule', 'load_pretrained']
@@ -39,14 +38,15 @@ def load_pretrained(module: nn.Module, checkpoint: Optional[str], name: str,
                   'metrics using it are not meaningful (fine for tests)',
                   logger='current', level=30)
         return
-    if not checkpoint.startswith(('http://', 'https://')) and not osp.isfile(checkpoint):
+    try:
+        state = load_weights(checkpoint, key=key)
+    except MissingCheckpointError:
         raise CheckpointError(
             f'{checkpoint}: no such weights file for the {name} (nothing is downloaded): put '
             f'the file there, point the `checkpoint` of the {name} in the config at it '
             '(--cfg-options ...checkpoint=PATH), or set it to None for random weights, with '
             'which the losses and metrics that use it mean little (the README beside the '
-            'config names the files)')
-    state = load_weights(checkpoint, key=key)
+            'config names the files)') from None
     if key_map is not None:
         state = key_map(state)
     state = {k: v for k, v in state.items() if not k.startswith(tuple(ignore_prefixes))}

@@ -21,3 +21,11 @@ def test_a_file_that_fits_loads_key_for_key(tmp_path):
     torch.save(src.state_dict(), tmp_path / 'w.pth')
     load_pretrained(dst, str(tmp_path / 'w.pth'), 'linear')
     assert torch.equal(dst.weight, src.weight)
+
+
+def test_a_path_under_home_is_found(tmp_path, monkeypatch):
+    monkeypatch.setenv('HOME', str(tmp_path))
+    src, dst = nn.Linear(2, 2), nn.Linear(2, 2)
+    torch.save(src.state_dict(), tmp_path / 'w.pth')
+    load_pretrained(dst, '~/w.pth', 'linear')
+    assert torch.equal(dst.weight, src.weight)
