@@ -206,18 +206,15 @@ def _file_name(label: str) -> str:
 
 def print_table(rows: List[dict], fit_seconds: Optional[float] = None) -> None:
     """images/s of each row against the first (the same ratio as s/iter's at one batch
-    size; samples per second where settings change it); with ``fit_seconds``, the
-    iterations of each row that fit that time (``fit_iters``, also set in the rows)."""
+    size; samples per second where settings change it); with ``fit_seconds``, each row's
+    ``fit_iters``."""
     base: Optional[dict] = rows[0] if rows else None
     fit = f' iterations in {fit_seconds:g} s |' if fit_seconds else ''
     print(f'| variant | batch | s/iter | images/s | vs {_label(base) if base else "-"} |{fit}')
     print('| --- | --- | --- | --- | --- |' + (' --- |' if fit else ''))
     for r in rows:
         speed = f'{r["images_per_s"] / base["images_per_s"]:.2f}x'
-        cell = ''
-        if fit_seconds:
-            r['fit_iters'] = int(fit_seconds / r['s_per_iter'])
-            cell = f' {r["fit_iters"]} |'
+        cell = f' {r["fit_iters"]} |' if fit else ''
         print(f'| {_label(r)} | {r["batch_size"]} | {r["s_per_iter"]:.3f} | '
               f'{r["images_per_s"]:.2f} | {speed} |{cell}')
     profiled = [((_label(r), ), r['profile']) for r in rows if 'profile' in r]
@@ -243,6 +240,9 @@ def main(argv=None) -> int:
                     rows.append(run_variant(args, variant, ann_file,
                                             osp.join(tmp, _file_name(label)), setting))
                     print(f'{label}: {rows[-1]["s_per_iter"]:.3f} s/iter', flush=True)
+        if args.fit_seconds:  # the iterations of each row that fit that time
+            for r in rows:
+                r['fit_iters'] = int(args.fit_seconds / r['s_per_iter'])
         print_table(rows, args.fit_seconds)
         if args.out:
             with open(args.out, 'w') as f:

@@ -84,13 +84,14 @@ class AlignerLosses:
             out['loss_mask'] = losses['mask'](fake_mask, gt_mask)
         return out
 
+    @staticmethod
+    def _iteration() -> int:
+        """The Runner's training iteration (kept across resumes)."""
+        return int(MessageHub.get_current_instance().get_info('iter', 0))
+
     def _discriminator_on(self) -> bool:
-        """Whether D_A trains and runs at this iteration (the Runner's count): from
-        ``discriminator_start`` on."""
-        if self.discriminator_start <= 0:
-            return True
-        return int(MessageHub.get_current_instance().get_info('iter', 0)) >= \
-            self.discriminator_start
+        """Whether D_A trains and runs at this iteration: from ``discriminator_start`` on."""
+        return self.discriminator_start <= 0 or self._iteration() >= self.discriminator_start
 
     def _adversarial_weight(self) -> float:
         """The factor of the adversarial terms in the generator's loss at this iteration (the
@@ -98,7 +99,7 @@ class AlignerLosses:
         iterations to 1 (at once when ``gan_rampup`` is 0)."""
         if self.gan_warmup <= 0 and self.gan_rampup <= 0:
             return 1.0
-        done = int(MessageHub.get_current_instance().get_info('iter', 0)) - self.gan_warmup
+        done = self._iteration() - self.gan_warmup
         if done < 0:
             return 0.0
         return min(1.0, (done + 1) / self.gan_rampup) if self.gan_rampup > 0 else 1.0

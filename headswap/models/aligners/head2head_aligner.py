@@ -377,8 +377,7 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
             # D is a fixed function here: left out of the modules, so no weight grads
             g_out = self._run_pass(
                 graphs, 'generator_losses' if d_on else 'generator_losses_without_d',
-                self.generator_losses if d_on else functools.partial(
-                    self.generator_losses, with_discriminator=False),
+                functools.partial(self.generator_losses, with_discriminator=d_on),
                 {n: getattr(self, n) for n in ('vgg', 'identity_encoder')
                  if getattr(self, n) is not None},
                 real, fake, fake_mask, *(() if gt_mask is None else (gt_mask, )))
