@@ -165,6 +165,15 @@ class FramePipeline:
                 for i, crop in zip(sel, crops):
                     b.crops[i] = crop
                     b.crop_landmarks[i] = a.crop_landmarks(b.landmarks[i], b.matrices[i])
+            if sel and a.landmarks_on_crop:
+                with self.timer.time('landmarks'):
+                    parts = chunks(sel, workers)
+                    read = self.map(lambda part: a.read_crop_landmarks(
+                        [b.crops[i] for i in part], np.stack([b.crop_landmarks[i]
+                                                              for i in part])), parts)
+                    for part, lms in zip(parts, read):
+                        for i, lm in zip(part, lms):
+                            b.crop_landmarks[i] = lm
             b.parsings = [None] * len(b)
             if sel and not a.parser_on_device:
                 with self.timer.time('parse'):

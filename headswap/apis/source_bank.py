@@ -151,7 +151,9 @@ class SourceBank:
                     continue
                 m = a.transform(lm)
                 label = name if len(frames) == 1 else f'{name}#{chunk[i][0]}'
-                faces.append((label, a.align(images[i], m), a.crop_landmarks(lm, m)))
+                crop = a.align(images[i], m)
+                faces.append((label, crop, a.read_crop_landmarks(
+                    [crop], a.crop_landmarks(lm, m)[None])[0]))
         if not faces and face != 'largest' and counts['most_faces']:
             raise UserError(f'{name}: no face {face} (source_face): at most '
                             f'{counts["most_faces"]} face(s) found in a frame')

@@ -15,7 +15,7 @@ import numpy as np
 
 __all__ = [
     'TIGHT_TEMPLATE', 'DEFAULT_CROP_SCALE', 'five_points', 'template_points',
-    'similarity_transform', 'smooth_points', 'transform_points'
+    'similarity_transform', 'smooth_points', 'transform_points', 'face_window'
 ]
 
 # eye centres (image-left, image-right), nose tip, mouth corners; ArcFace's
@@ -49,6 +49,16 @@ def template_points(crop_scale: float = DEFAULT_CROP_SCALE, size: int = 512,
     pts = 0.5 + (TIGHT_TEMPLATE - 0.5) / crop_scale
     pts[:, 1] += y_offset
     return pts * size
+
+
+def face_window(size: int, crop_scale: float = DEFAULT_CROP_SCALE,
+                y_offset: float = 0.0) -> np.ndarray:
+    """``(4,)`` x1, y1, x2, y2 of the tight face window in an aligned ``size`` x ``size``
+    crop: the square of side ``size / crop_scale`` around the template's centre (moved down
+    by ``y_offset`` of the side). The box a landmarker reads an aligned face in."""
+    half = 0.5 / crop_scale
+    cy = 0.5 + y_offset
+    return np.array([0.5 - half, cy - half, 0.5 + half, cy + half], np.float32) * size
 
 
 def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:

@@ -13,10 +13,11 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .alignment import (DEFAULT_CROP_SCALE, five_points, similarity_transform, template_points,
-                        transform_points)
+from .alignment import (DEFAULT_CROP_SCALE, face_window, five_points, similarity_transform,
+                        template_points, transform_points)
 from .providers.base_face_analysis import FaceDetections
-from .quality import INFERENCE_THRESHOLDS, build_component, face_sides, usable_landmarks
+from .quality import (INFERENCE_THRESHOLDS, build_component, face_sides, read_crop_landmarks,
+                      usable_landmarks)
 
 __all__ = ['FaceAnalysis']
 
@@ -50,6 +51,8 @@ class FaceAnalysis:
         self.crop_scale = float(prep.get('crop_scale', DEFAULT_CROP_SCALE))
         self.y_offset = float(prep.get('y_offset', 0.0))
         self.smooth_sigma = float(prep.get('smooth_sigma', 2.0))
+        # as data preparation's default (DEFAULT_SETTINGS): the crop's landmarks are read on it
+        self.landmarks_on_crop = bool(prep.get('landmarks_on_crop', True))
         self.template = template_points(self.crop_scale, self.size, self.y_offset)
         self.min_face_size = float(min_face_size)
         self.min_landmark_score = float(min_landmark_score)
@@ -122,6 +125,18 @@ class FaceAnalysis:
     @staticmethod
     def crop_landmarks(landmarks: np.ndarray, matrix: np.ndarray) -> np.ndarray:
         return transform_points(landmarks, matrix)
+
+    def read_crop_landmarks(self, crops: Sequence[np.ndarray], landmarks: np.ndarray
+                            ) -> np.ndarray:
+        """``(N, 68, 2)`` landmarks of aligned crops as the training data's were made: read
+        again on each crop when the preparation did (``landmarks_on_crop``), else (and where
+        that reading is unusable) ``landmarks``, the frame's moved into the crop."""
+        landmarks = np.asarray(landmarks, np.float64)
+        if not self.landmarks_on_crop or len(crops) == 0:
+            return landmarks
+        window = face_window(self.size, self.crop_scale, self.y_offset)
+        return read_crop_landmarks(self._component('landmarker'), crops, landmarks, window,
+                                   self.min_landmark_score)[0]
 
     def parse(self, crops: Sequence[np.ndarray], landmarks: np.ndarray) -> np.ndarray:
         """``(N, S, S)`` uint8 labels of aligned crops (CPU parsers)."""

@@ -108,6 +108,9 @@ class FakeAnalysis:
     def crop_landmarks(self, lm, m):
         return lm
 
+    def read_crop_landmarks(self, crops, landmarks):
+        return landmarks
+
 
 def test_source_face_picks_the_face_of_a_group_photo(monkeypatch):
     logged = []

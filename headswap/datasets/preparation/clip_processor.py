@@ -8,10 +8,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from headswap.errors import UserError
-from headswap.face.alignment import (five_points, similarity_transform, smooth_points,
-                                     template_points, transform_points)
+from headswap.face.alignment import (face_window, five_points, similarity_transform,
+                                     smooth_points, template_points, transform_points)
 from headswap.face.quality import (PREPARATION_THRESHOLDS, build_component, face_sides,
-                                   usable_landmarks)
+                                   read_crop_landmarks, usable_landmarks)
 from headswap.utils.stages import run_stages
 from .atomic_io import atomic_write_image, remove_stale_tmp
 from .sources import ClipSource, SourceError, iter_frames
@@ -57,6 +57,10 @@ DEFAULT_SETTINGS = dict(
     stride=1,               # keep every stride-th decoded frame
     max_frames=0,           # per clip, after the stride (0: all)
     smooth_sigma=2.0,       # temporal Gaussian on alignment points, in source frames
+    # the stored landmarks are read again on the aligned crop (in its face window) rather
+    # than moved there from the source frame; the frame's are kept where that reading is
+    # unusable (headswap.face.quality.read_crop_landmarks says why)
+    landmarks_on_crop=True,
     # min_face_size, min_face_fraction, several_faces_ratio, min_landmark_score, min_blur:
     # headswap.face.quality
     **PREPARATION_THRESHOLDS,
@@ -358,11 +362,18 @@ class ClipProcessor:
         """Parse a batch; its files are written by the I/O threads (futures in ``writes``)."""
         if self.parser is None:
             raise ValueError('ClipProcessor was built without a parser')
+        s = self.settings
         crops = [p[1] for p in pending]
         lms = np.stack([p[2] for p in pending])
+        crop_scores = [None] * len(pending)
+        if s['landmarks_on_crop']:
+            window = face_window(s['size'], s['crop_scale'], s['y_offset'])
+            lms, crop_scores = read_crop_landmarks(self.landmarker, crops, lms, window,
+                                                   s['min_landmark_score'])
         maps = self.parser.parse(crops, lms)
         entries = []
-        for (info, crop, lm, blur), parsing in zip(pending, maps):
+        for (info, crop, _, blur), lm, crop_score, parsing in zip(pending, lms, crop_scores,
+                                                                  maps):
             name = f'{info.frame:06d}'
             img_path = f'frames/{rel}/{name}.jpg'.replace(osp.sep, '/')
             parsing_path = f'parsing/{rel}/{name}.png'.replace(osp.sep, '/')
@@ -376,7 +387,9 @@ class ClipProcessor:
                 landmarks=np.round(lm, 2).tolist(),
                 quality=dict(face_size=round(float(max(box[2] - box[0], box[3] - box[1])), 1),
                              blur=round(blur, 1),
-                             landmark_score=round(info.landmark_score, 3))))
+                             landmark_score=round(info.landmark_score, 3),
+                             **({} if crop_score is None else
+                                dict(crop_landmark_score=round(float(crop_score), 3))))))
         return entries
 
 

@@ -36,12 +36,13 @@ class BoxByBrightnessDetector(BaseFaceDetector):
 
 @MODELS.register_module(force=True)
 class FixedLandmarker(BaseFaceLandmarker):
-    """The same face for every image; collapsed points for images of brightness 77."""
+    """The same face in every box (``_FACE`` in the detector's box, scaled with the box, as
+    a crop's face window is read); collapsed points for images of brightness 77."""
 
     def predict(self, images, boxes, keypoints=None):
-        pts = np.stack([_FACE if round(img.mean()) != 77 else np.zeros((68, 2))
-                        for img in images]).astype(np.float32)
-        return pts, np.ones(len(images), np.float32)
+        pts = np.stack([(_FACE - 60) / 80 * (b[2] - b[0]) + b[:2] if round(img.mean()) != 77
+                        else np.zeros((68, 2)) for img, b in zip(images, boxes)])
+        return pts.astype(np.float32), np.ones(len(images), np.float32)
 
 
 @MODELS.register_module(force=True)

@@ -59,7 +59,8 @@ def test_converter_writes_the_contract_on_the_real_clip(tmp_path):
         # aligned: eyes level and where the template puts them (crop_scale 2.0)
         left, right = lm[36:42].mean(0), lm[42:48].mean(0)
         assert abs(left[1] - right[1]) < 12 and 60 < right[0] - left[0] < 100
-        assert set(e['quality']) == {'face_size', 'blur', 'landmark_score'}
+        assert set(e['quality']) == {'face_size', 'blur', 'landmark_score',
+                                     'crop_landmark_score'}
         assert (parsing == 1).mean() > 0.05  # skin found
     # a second run resumes everything and rewrites the same index
     before = open(osp.join(out, 'index.json'), 'rb').read()
@@ -182,6 +183,33 @@ def test_other_settings_cannot_resume_the_same_folder(tmp_path):
     with pytest.raises(UserError, match='crop_scale'):
         prepare_dataset(src, out, dict(FAST, max_frames=2, crop_scale=1.5), progress=False,
                         **OFFLINE_MODELS)
+
+
+def test_landmarks_are_those_the_crop_shows(tmp_path):
+    """The stored landmarks are a reading of the written crop (in its face window), not the
+    source frame's moved into it: on the 176x144 clip the two differ by several crop pixels
+    from frame to frame, which a landmark-conditioned generator would learn as noise."""
+    from headswap.face.alignment import face_window
+    from headswap.face.quality import build_component
+    from headswap.evaluation.functional import inter_ocular_distance
+    src = _stage(str(tmp_path / 'in'), ['a/v/00001.mp4'])
+    landmarker = build_component(OFFLINE_MODELS['landmarker'])
+    window = face_window(512, 2.0)
+    gaps = {}
+    for on in (True, False):
+        out = str(tmp_path / f'out_{on}')
+        prepare_dataset(src, out, dict(FAST, landmarks_on_crop=on), progress=False,
+                        **OFFLINE_MODELS)
+        rows = json.load(open(osp.join(out, 'index.json')))['data_list']
+        crops = [cv2.imread(osp.join(out, r['img_path']))[..., ::-1].copy() for r in rows]
+        read, _ = landmarker.predict(crops, np.repeat(window[None], len(crops), 0))
+        gaps[on] = np.mean([np.linalg.norm(np.asarray(r['landmarks']) - p, axis=1).mean()
+                            / inter_ocular_distance(p) for r, p in zip(rows, read)])
+        assert ('crop_landmark_score' in rows[0]['quality']) == on
+    print(f'stored vs read on the written crop, inter-ocular distances: on the crop '
+          f'{gaps[True]:.4f}, moved from the frame {gaps[False]:.4f}')
+    assert gaps[True] < 0.01  # the JPEG of the written crop is all that differs
+    assert gaps[False] > 2 * gaps[True]
 
 
 def test_smoothing_steadies_the_crops_of_the_real_clip():
