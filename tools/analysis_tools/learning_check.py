@@ -7,7 +7,8 @@
 
 Every ``--hold-out-every``-th frame of each clip with at least 8 frames is held out; the
 stages train on the others through the Runner (the configs' own optimisers, hooks and
-settings) until ``--budget`` seconds of training have passed (``TimeBudgetHook``), then:
+settings) until ``--budget`` seconds of training have passed (``TimeBudgetHook``) or the
+config's schedule ends (its ``max_iters``), whichever comes first, then:
 
 * **stage 1**, self-reenactment of the held-out frames: sources are K training frames of the
   same video, the driver is the held-out frame, the frame itself is the target. Scored for
@@ -74,7 +75,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--stages', type=int, nargs='+', default=[1, 2], choices=[1, 2])
     p.add_argument('--budget', type=float, default=600.0,
-                   help='seconds of training per stage (start-up included)')
+                   help='seconds of training per stage (start-up included); a config whose '
+                   'max_iters come first stops there')
     p.add_argument('--out', default='work_dirs/learning_check')
     p.add_argument('--stage1-config', default=DEFAULT_CONFIGS[1])
     p.add_argument('--stage2-config', default=DEFAULT_CONFIGS[2])
@@ -174,7 +176,8 @@ def training_config(config: str, ann_file: str, data_root: str, work_dir: str, a
                     seed: int, cfg_options: dict, random_weights: bool = False,
                     flag: str = '--cfg-options'):
     """``config`` set up to train on ``ann_file`` with no validation, test or regular
-    checkpoints, and no iteration limit (the caller adds one, or a ``TimeBudgetHook``)."""
+    checkpoints; it stops at the config's ``max_iters`` (the end of its schedule) unless
+    the caller stops it first (a ``TimeBudgetHook``)."""
     from headswap.utils.config import apply_precision, load_config
     from headswap.utils.config_keys import merge_cfg_options
     cfg = load_config(config)
@@ -188,7 +191,9 @@ def training_config(config: str, ann_file: str, data_root: str, work_dir: str, a
     cfg.launcher = 'none'
     cfg.train_dataloader.dataset.data_root = data_root
     cfg.train_dataloader.dataset.ann_file = ann_file
-    cfg.train_cfg.max_iters = 10**9
+    # a run past the schedule's end leaves the method: the ten-minute sample config's
+    # learning rate is at its floor there and its adversarial terms start
+    cfg.train_cfg.max_iters = int(cfg.train_cfg.get('max_iters') or 10**9)
     cfg.train_cfg.val_interval = 10**9
     for key in ('val_cfg', 'val_dataloader', 'val_evaluator', 'test_cfg', 'test_dataloader',
                 'test_evaluator'):
