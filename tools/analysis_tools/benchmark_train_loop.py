@@ -140,6 +140,16 @@ class _Clock(Hook):
     def __init__(self, warmup: int, iters: int, profile_iters: int, cuda: bool):
         self.warmup, self.iters, self.profile_iters = warmup, iters, profile_iters
         self.cuda, self.start, self.seconds, self.prof = cuda, None, None, None
+        # CUDA-graph recordings inside the timed window (a K first drawn there): the window
+        # then times recordings, not steps
+        self.recordings_in_window: Optional[int] = None
+        self._recordings_at_start: Optional[int] = None
+
+    @staticmethod
+    def _recordings(runner) -> Optional[int]:
+        model = getattr(runner.model, 'module', runner.model)
+        graphs = getattr(model, 'cuda_graphs', None)
+        return None if graphs is None else int(graphs.recordings)
 
     def _sync(self):
         if self.cuda:
@@ -150,9 +160,13 @@ class _Clock(Hook):
         if done == self.warmup:
             self._sync()
             self.start = time.perf_counter()
+            self._recordings_at_start = self._recordings(runner)
         elif done == self.warmup + self.iters:
             self._sync()
             self.seconds = time.perf_counter() - self.start
+            end = self._recordings(runner)
+            if end is not None and self._recordings_at_start is not None:
+                self.recordings_in_window = end - self._recordings_at_start
             if self.profile_iters:
                 from torch.profiler import ProfilerActivity, profile
                 acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if self.cuda else [])
@@ -182,6 +196,11 @@ def run_variant(args, variant: str, ann_file: str, work_dir: str,
     row = dict(variant=variant, setting=name, iters=args.iters,
                s_per_iter=clock.seconds / args.iters,
                images_per_s=batch * args.iters / clock.seconds, batch_size=batch)
+    if clock.recordings_in_window:
+        row['recordings_in_window'] = clock.recordings_in_window
+        print(f'benchmark_train_loop: {_label(row)}: {clock.recordings_in_window} CUDA-graph '
+              'recording(s) inside the timed iterations (a number of sources first drawn '
+              'there): its s/iter counts them; raise --warmup', file=sys.stderr, flush=True)
     if clock.prof is not None:
         from headswap.utils.profiling import profile_summary, write_profile_tables
         row['profile'] = profile_summary(clock.prof, profile_iters)
@@ -215,7 +234,8 @@ def print_table(rows: List[dict], fit_seconds: Optional[float] = None) -> None:
     for r in rows:
         speed = f'{r["images_per_s"] / base["images_per_s"]:.2f}x'
         cell = f' {r["fit_iters"]} |' if fit else ''
-        print(f'| {_label(r)} | {r["batch_size"]} | {r["s_per_iter"]:.3f} | '
+        timed = ' (recordings inside)' if r.get('recordings_in_window') else ''
+        print(f'| {_label(r)} | {r["batch_size"]} | {r["s_per_iter"]:.3f}{timed} | '
               f'{r["images_per_s"]:.2f} | {speed} |{cell}')
     profiled = [((_label(r), ), r['profile']) for r in rows if 'profile' in r]
     if profiled:
