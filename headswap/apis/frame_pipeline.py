@@ -167,24 +167,24 @@ class FramePipeline:
                     b.crop_landmarks[i] = a.crop_landmarks(b.landmarks[i], b.matrices[i])
             if sel and a.landmarks_on_crop:
                 with self.timer.time('landmarks'):
-                    parts = chunks(sel, workers)
-                    read = self.map(lambda part: a.read_crop_landmarks(
-                        [b.crops[i] for i in part], np.stack([b.crop_landmarks[i]
-                                                              for i in part])), parts)
-                    for part, lms in zip(parts, read):
-                        for i, lm in zip(part, lms):
-                            b.crop_landmarks[i] = lm
+                    for i, lm in self._per_crop(b, sel, workers, a.read_crop_landmarks):
+                        b.crop_landmarks[i] = lm
             b.parsings = [None] * len(b)
             if sel and not a.parser_on_device:
                 with self.timer.time('parse'):
-                    parts = chunks(sel, workers)
-                    maps = self.map(lambda part: a.parse(
-                        [b.crops[i] for i in part], np.stack([b.crop_landmarks[i]
-                                                              for i in part])), parts)
-                    for part, labels in zip(parts, maps):
-                        for i, lab in zip(part, labels):
-                            b.parsings[i] = lab
+                    for i, lab in self._per_crop(b, sel, workers, a.parse):
+                        b.parsings[i] = lab
             yield b
+
+    def _per_crop(self, b: FrameBatch, sel: List[int], workers: int, fn
+                  ) -> Iterator[Tuple[int, object]]:
+        """``(i, result)`` of ``fn(crops, crop_landmarks)`` for the crops ``sel`` of ``b``, in
+        ``workers`` parts run by the pipeline's pool."""
+        parts = chunks(sel, workers)
+        results = self.map(lambda part: fn([b.crops[i] for i in part],
+                                           np.stack([b.crop_landmarks[i] for i in part])), parts)
+        for part, out in zip(parts, results):
+            yield from zip(part, out)
 
     # ---------------------------------------------------------------- device steps
     @torch.no_grad()
