@@ -6,7 +6,7 @@ from headswap.errors import UserError
 from .config_keys import check_model_keys, merge_cfg_options
 
 __all__ = ['load_config', 'load_inference_config', 'apply_tool_options', 'build_runner',
-           'enable_amp', 'apply_precision']
+           'enable_amp', 'apply_precision', 'memoize_config_formatting']
 
 
 def load_config(path: str):
@@ -69,6 +69,39 @@ def apply_tool_options(cfg, cfg_options: Optional[dict], launcher: str,
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
 
 
+def memoize_config_formatting(maxsize: int = 16) -> None:
+    """Format each config text with yapf once per process.
+
+    mmengine's ``Config.pretty_text`` runs yapf over the whole config every time it is read
+    (about 1 s of one CPU core for a stage-1 config), and a Runner reads it 5-7 times: the
+    log, the dumped config, the visualizer, each checkpoint's meta. yapf's output is a
+    function of its input text and style, so the results are remembered by those (the
+    ``maxsize`` latest): the same text, one formatting. Idempotent.
+    """
+    from collections import OrderedDict
+
+    from mmengine.config import config as mm_config
+    format_code = mm_config.FormatCode
+    if getattr(format_code, 'memoized', False):
+        return
+    cache = OrderedDict()
+
+    def memoized(text, style_config=None, **kwargs):
+        style = (tuple(sorted(style_config.items())) if isinstance(style_config, dict)
+                 else style_config)
+        key = (text, style, tuple(sorted(kwargs.items())))
+        if key in cache:
+            cache.move_to_end(key)
+        else:
+            cache[key] = format_code(text, style_config=style_config, **kwargs)
+            if len(cache) > maxsize:
+                cache.popitem(last=False)
+        return cache[key]
+
+    memoized.memoized = True
+    mm_config.FormatCode = memoized
+
+
 def build_runner(cfg, launcher: str = 'none'):
     """Register headswap, start the process group if needed and build the Runner.
 
@@ -82,6 +115,7 @@ def build_runner(cfg, launcher: str = 'none'):
     from .setup_env import register_all_modules
 
     register_all_modules(init_default_scope=False)
+    memoize_config_formatting()
     check_model_keys(cfg)  # a typo is one line here, not a config dump and a traceback
     if launcher != 'none':
         timeout = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('timeout', 1800)
