@@ -19,6 +19,41 @@ def pytest_configure(config):
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
 
 
+# Modules whose module fixtures start tool runs or processes. A module fixture runs once per
+# worker that runs a test of its module: with the tests of such a module split over the two
+# workers of ``-n 2``, every run of the fixture ran twice. Under pytest-xdist the tests of each
+# of these modules go to one worker together, and these modules are handed out first (xdist's
+# order: most tests first); every other test goes, alone, to whichever worker is free.
+ONE_WORKER_MODULES = frozenset(f'tests/{m}.py' for m in (
+    'test_demo/test_web_demo_browser',
+    'test_engine/test_gradient_sync',
+    'test_models/test_aligners/test_driver_following',
+    'test_tools/test_analysis_tools/test_kshot_eval',
+    'test_tools/test_analysis_tools/test_stage1_proxy',
+    'test_tools/test_evaluation_protocols',
+    'test_tools/test_train_head2head_aligner',
+    'test_tools/test_train_test_tools',
+))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's ``load`` distribution (the default of ``-n``), but the tests of each module of
+    :data:`ONE_WORKER_MODULES` are one unit of work (xdist's own ``xdist_group`` mark does
+    nothing under pytest 9: it rewrites a node id attribute that pytest no longer reads)."""
+    if config.getvalue('dist') != 'load':
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModulesTogether(LoadScopeScheduling):
+
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split('::', 1)[0]
+            return module if module in ONE_WORKER_MODULES else nodeid
+
+    return ModulesTogether(config, log)
+
+
 def _tool_env(env=None) -> dict:
     full_env = dict(os.environ)
     full_env['PYTHONPATH'] = REPO + os.pathsep + full_env.get('PYTHONPATH', '')
