@@ -4,23 +4,20 @@ import json
 import os
 import os.path as osp
 import shutil
-import subprocess
-import sys
 
 import pytest
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = osp.join(ROOT, 'tests', 'data', 'configs', 'head2scene_toy.py')
+from tests.conftest import REPO, run_tool
+
+CONFIG = osp.join(REPO, 'tests', 'data', 'configs', 'head2scene_toy.py')
 LOSS_KEYS = ('loss_perceptual', 'loss_l1', 'loss_cycle', 'loss_cycle_other', 'loss_gan_g',
              'loss_gan_d')
 
 
 def train(work_dir: str, *extra: str) -> None:
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''))
-    proc = subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'train.py'), CONFIG,
-                           '--work-dir', work_dir, *extra], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    """tools/train.py in a fresh process, one torch thread (``run_tool``): on a 2-core
+    machine beside the other xdist worker, torch's default two threads took 3x as long."""
+    run_tool([osp.join(REPO, 'tools', 'train.py'), CONFIG, '--work-dir', work_dir, *extra])
 
 
 def scalars(work_dir: str) -> dict:
