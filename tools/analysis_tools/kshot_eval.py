@@ -132,7 +132,7 @@ def finetune(args, checkpoint: str, subject_dir: str, k: int, work_dir: str):
     """The checkpoint fine-tuned on the K frames in ``subject_dir`` (a Runner, as train.py)."""
     from mmengine.runner import Runner
 
-    from headswap.utils.config import load_config
+    from headswap.utils.config import load_config, memoize_config_formatting
     from headswap.utils.config_keys import merge_cfg_options
     cfg = load_config(args.ft_config)
     merge_cfg_options(cfg, args.ft_cfg_options, '--ft-cfg-options')
@@ -154,6 +154,7 @@ def finetune(args, checkpoint: str, subject_dir: str, k: int, work_dir: str):
     cfg.experiment_name = f'ft_k{k}_{osp.basename(work_dir)}_{time.time_ns()}'
     if args.device == 'cpu':
         os.environ['CUDA_VISIBLE_DEVICES'] = ''
+    memoize_config_formatting()  # the Runner formats its config several times
     runner = Runner.from_cfg(cfg)
     runner.train()
     model = runner.model.module if hasattr(runner.model, 'module') else runner.model
