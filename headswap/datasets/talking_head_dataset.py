@@ -141,4 +141,5 @@ class TalkingHeadDataset(BaseDataset):
     def frame_info(info: dict) -> dict:
         """The fields of one frame that transforms read."""
         return {k: info[k] for k in ('identity', 'video', 'clip', 'frame', 'img_path',
-                                     'parsing_path', 'landmarks') if k in info}
+                                     'parsing_path', 'landmarks', 'landmarks_mirrored')
+                if k in info}

@@ -89,6 +89,32 @@ def read_crop_landmarks(landmarker, crops: Sequence[np.ndarray], fallback: np.nd
     return np.where(ok[:, None, None], lms, fallback), scores
 
 
+def read_mirrored_crop_landmarks(landmarker, crops: Sequence[np.ndarray], window: np.ndarray,
+                                 min_score: float) -> Tuple[np.ndarray, np.ndarray]:
+    """The landmarks ``landmarker`` reads on the left-right mirror of each aligned crop (in the
+    mirrored crop's pixels, iBUG order as read) and whether each reading is usable.
+
+    Why: a landmarker is not exactly mirror-symmetric, so the reading of a mirrored crop
+    differs from the mirrored reading (x -> W - 1 - x, left and right points exchanged) by a
+    few pixels that vary by point and frame (on the bundled sample's clip 2.75 px at 512,
+    0.023 inter-ocular distances: half of the mean face's distance to its drivers).
+    Training's horizontal flip (:class:`FaceFlip`) takes this reading where the data has
+    it, so a flipped sample's landmarks are what the same landmarker reads on the flipped
+    image, as an unflipped sample's are. Returns ``(N, 68, 2)`` points and ``(N,)`` bools."""
+    import cv2
+    if len(crops) == 0:
+        return np.zeros((0, 68, 2)), np.zeros((0, ), bool)
+    window = np.asarray(window, np.float32)
+    width = crops[0].shape[1]
+    mirrored_window = np.array([width - window[2], window[1], width - window[0], window[3]],
+                               np.float32)
+    boxes = np.repeat(mirrored_window[None], len(crops), 0)
+    lms, scores = landmarker.predict([cv2.flip(np.ascontiguousarray(c), 1) for c in crops],
+                                     boxes)
+    lms, scores = np.asarray(lms, np.float64), np.asarray(scores, np.float64)
+    return lms, usable_landmarks(lms, scores, min_score)
+
+
 def build_component(cfg, device: Optional[str] = None):
     """A detector / landmarker / parser from its config (a built instance is returned as is);
     ``device`` overrides the ``device`` of the config and of components nested in it."""

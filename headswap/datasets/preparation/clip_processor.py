@@ -11,7 +11,8 @@ from headswap.errors import UserError
 from headswap.face.alignment import (face_window, five_points, similarity_transform,
                                      smooth_points, template_points, transform_points)
 from headswap.face.quality import (PREPARATION_THRESHOLDS, build_component, face_sides,
-                                   read_crop_landmarks, usable_landmarks)
+                                   read_crop_landmarks, read_mirrored_crop_landmarks,
+                                   usable_landmarks)
 from headswap.utils.stages import run_stages
 from .atomic_io import atomic_write_image, remove_stale_tmp
 from .sources import ClipSource, SourceError, iter_frames
@@ -61,6 +62,10 @@ DEFAULT_SETTINGS = dict(
     # than moved there from the source frame; the frame's are kept where that reading is
     # unusable (headswap.face.quality.read_crop_landmarks says why)
     landmarks_on_crop=True,
+    # also store what the landmarker reads on each crop's mirror (`landmarks_mirrored`), the
+    # landmarks training's horizontal flip (FaceFlip) gives a flipped sample (a landmarker is
+    # not mirror-symmetric; headswap.face.quality.read_mirrored_crop_landmarks)
+    mirrored_landmarks=True,
     # min_face_size, min_face_fraction, several_faces_ratio, min_landmark_score, min_blur:
     # headswap.face.quality
     **PREPARATION_THRESHOLDS,
@@ -370,10 +375,16 @@ class ClipProcessor:
             window = face_window(s['size'], s['crop_scale'], s['y_offset'])
             lms, crop_scores = read_crop_landmarks(self.landmarker, crops, lms, window,
                                                    s['min_landmark_score'])
+        mirrored = [None] * len(pending)
+        if s['mirrored_landmarks']:
+            window = face_window(s['size'], s['crop_scale'], s['y_offset'])
+            points, ok = read_mirrored_crop_landmarks(self.landmarker, crops, window,
+                                                      s['min_landmark_score'])
+            mirrored = [p if k else None for p, k in zip(points, ok)]
         maps = self.parser.parse(crops, lms)
         entries = []
-        for (info, crop, _, blur), lm, crop_score, parsing in zip(pending, lms, crop_scores,
-                                                                  maps):
+        for (info, crop, _, blur), lm, crop_score, parsing, lm_mirrored in zip(
+                pending, lms, crop_scores, maps, mirrored):
             name = f'{info.frame:06d}'
             img_path = f'frames/{rel}/{name}.jpg'.replace(osp.sep, '/')
             parsing_path = f'parsing/{rel}/{name}.png'.replace(osp.sep, '/')
@@ -385,6 +396,8 @@ class ClipProcessor:
             entries.append(dict(
                 frame=int(info.frame), img_path=img_path, parsing_path=parsing_path,
                 landmarks=np.round(lm, 2).tolist(),
+                **({} if lm_mirrored is None else
+                   dict(landmarks_mirrored=np.round(lm_mirrored, 2).tolist())),
                 quality=dict(face_size=round(float(max(box[2] - box[0], box[3] - box[1])), 1),
                              blur=round(blur, 1),
                              landmark_score=round(info.landmark_score, 3),

@@ -28,7 +28,15 @@ class FaceFlip(BaseTransform):
       l_ear <-> r_ear);
     * ``*_landmarks`` ``(68, 2)`` / ``(K, 68, 2)`` get ``x -> W - 1 - x`` and the
       iBUG indices of left and right parts exchanged (point 36, the outer
-      corner of the image-left eye, becomes point 45, and so on).
+      corner of the image-left eye, becomes point 45, and so on), unless the
+      sample has the landmarker's reading of the mirrored frames,
+      ``*_landmarks_mirrored`` (:class:`LoadHead2HeadFrames` adds it where the
+      index has it): then the two are exchanged. A landmarker is not
+      mirror-symmetric: on the bundled sample the mirrored reading differs from
+      the reading of the mirrored frame by 0.023 inter-ocular distances, half of
+      the mean face's distance to its drivers, so without the stored reading
+      half of the samples would tell the generator positions the landmarker does
+      not read on their images.
 
     Adds ``flip`` (bool). Randomness: numpy's global generator.
 
@@ -73,7 +81,10 @@ class FaceFlip(BaseTransform):
             elif key.endswith('_parsings'):
                 results[key] = [self._mirror_labels(v) for v in value]
         for key in list(results):
-            if key.endswith('_landmarks'):
+            if key.endswith('_landmarks') and key + '_mirrored' in results:
+                other = key + '_mirrored'
+                results[key], results[other] = results[other], results[key]
+            elif key.endswith('_landmarks'):
                 if width is None:
                     raise KeyError('FaceFlip found landmarks but no *_img to know the width')
                 lm = np.array(results[key], dtype=np.float32, copy=True)

@@ -38,9 +38,10 @@ def read_labels(path: str) -> np.ndarray:
     return labels
 
 
-def read_landmarks(info: dict) -> Optional[np.ndarray]:
-    """``(68, 2)`` float32 landmarks of an index entry, or None."""
-    lm = info.get('landmarks')
+def read_landmarks(info: dict, key: str = 'landmarks') -> Optional[np.ndarray]:
+    """``(68, 2)`` float32 landmarks of an index entry (``key='landmarks_mirrored'``: the
+    reading of the mirrored frame), or None."""
+    lm = info.get(key)
     return None if lm is None else np.asarray(lm, dtype=np.float32)
 
 

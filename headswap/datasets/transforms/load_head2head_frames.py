@@ -16,6 +16,9 @@ class LoadHead2HeadFrames(BaseTransform):
     ``source_landmarks`` ``(K, 68, 2)``, ``driver_img`` and ``gt_img`` (the
     target, separate copies), ``gt_landmarks``, ``gt_parsing`` (with
     ``with_parsing``) and ``source_parsings`` (list, with ``with_source_parsing``).
+    Where the index has the landmarker's reading of the mirrored frames
+    (``landmarks_mirrored``), also ``gt_landmarks_mirrored`` / ``source_landmarks_mirrored``:
+    what :class:`FaceFlip` gives a flipped sample.
     """
 
     def __init__(self, with_parsing: bool = True, with_source_parsing: bool = False):
@@ -27,17 +30,19 @@ class LoadHead2HeadFrames(BaseTransform):
         results['gt_img'] = target
         results['driver_img'] = target.copy()
         results['img_shape'] = target.shape[:2]
-        lm = read_landmarks(results)
-        if lm is not None:
-            results['gt_landmarks'] = lm
+        for suffix in ('', '_mirrored'):
+            lm = read_landmarks(results, 'landmarks' + suffix)
+            if lm is not None:
+                results['gt_landmarks' + suffix] = lm
         if self.with_parsing:
             results['gt_parsing'] = read_labels(results['parsing_path'])
         sources = results['sources']
         results['source_imgs'] = [read_rgb(s['img_path']) for s in sources]
-        lms = [read_landmarks(s) for s in sources]
-        if all(x is not None for x in lms):
-            results['source_landmarks'] = np.stack(lms) if lms else np.zeros((0, 68, 2),
-                                                                             np.float32)
+        for suffix in ('', '_mirrored'):
+            lms = [read_landmarks(s, 'landmarks' + suffix) for s in sources]
+            if all(x is not None for x in lms):
+                results['source_landmarks' + suffix] = (
+                    np.stack(lms) if lms else np.zeros((0, 68, 2), np.float32))
         if self.with_source_parsing:
             results['source_parsings'] = [read_labels(s['parsing_path']) for s in sources]
         return results

@@ -53,7 +53,7 @@ class ResizeFrames(BaseTransform):
         if shape is not None:
             scale = np.array([self.size / shape[1], self.size / shape[0]], np.float32)
             for key in list(results):
-                if key.endswith('_landmarks'):
+                if key.endswith(('_landmarks', '_landmarks_mirrored')):
                     results[key] = np.asarray(results[key], np.float32) * scale
             results['img_shape'] = (self.size, self.size)
         return results

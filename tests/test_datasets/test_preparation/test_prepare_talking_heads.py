@@ -195,21 +195,39 @@ def test_landmarks_are_those_the_crop_shows(tmp_path):
     src = _stage(str(tmp_path / 'in'), ['a/v/00001.mp4'])
     landmarker = build_component(OFFLINE_MODELS['landmarker'])
     window = face_window(512, 2.0)
-    gaps = {}
+
+    def gap(points, read):
+        return np.mean([np.linalg.norm(np.asarray(q) - p, axis=1).mean()
+                        / inter_ocular_distance(p) for q, p in zip(points, read)])
+
+    gaps, written = {}, {}
     for on in (True, False):
         out = str(tmp_path / f'out_{on}')
-        prepare_dataset(src, out, dict(FAST, landmarks_on_crop=on), progress=False,
-                        **OFFLINE_MODELS)
+        prepare_dataset(src, out, dict(FAST, landmarks_on_crop=on, mirrored_landmarks=on),
+                        progress=False, **OFFLINE_MODELS)
         rows = json.load(open(osp.join(out, 'index.json')))['data_list']
         crops = [cv2.imread(osp.join(out, r['img_path']))[..., ::-1].copy() for r in rows]
         read, _ = landmarker.predict(crops, np.repeat(window[None], len(crops), 0))
-        gaps[on] = np.mean([np.linalg.norm(np.asarray(r['landmarks']) - p, axis=1).mean()
-                            / inter_ocular_distance(p) for r, p in zip(rows, read)])
+        gaps[on] = gap([r['landmarks'] for r in rows], read)
         assert ('crop_landmark_score' in rows[0]['quality']) == on
+        assert all(('landmarks_mirrored' in r) == on for r in rows)
+        written[on] = rows, crops
     print(f'stored vs read on the written crop, inter-ocular distances: on the crop '
           f'{gaps[True]:.4f}, moved from the frame {gaps[False]:.4f}')
     assert gaps[True] < 0.01  # the JPEG of the written crop is all that differs
     assert gaps[False] > 2 * gaps[True]
+    # the mirrored crops: the stored reading of each against the mirror of the reading
+    # (what FaceFlip's rule would give), both against the landmarker on the mirrored crop
+    from headswap.structures.face_labels import ibug68_flip_index
+    rows, crops = written[True]
+    flipped = [np.ascontiguousarray(c[:, ::-1]) for c in crops]
+    read_flipped, _ = landmarker.predict(flipped, np.repeat(window[None], len(crops), 0))
+    mirrored = np.asarray([r['landmarks'] for r in rows])[:, ibug68_flip_index()]
+    mirrored[..., 0] = 511 - mirrored[..., 0]
+    stored, rule = (gap([r['landmarks_mirrored'] for r in rows], read_flipped),
+                    gap(mirrored, read_flipped))
+    print(f'mirrored crops: stored reading {stored:.4f}, mirrored reading {rule:.4f}')
+    assert stored < 0.01 and rule > 3 * stored
 
 
 def test_smoothing_steadies_the_crops_of_the_real_clip():
