@@ -137,7 +137,15 @@ def split_index(data_root: str, every: int, out_dir: str) -> Tuple[str, str, dic
         with open(p, 'w') as f:
             json.dump(dict(metainfo=index['metainfo'], data_list=rows), f)
         paths.append(p)
-    summary = dict(train_frames=len(train), held_out_frames=len(held),
+    # which landmarks the data gives the generator (runs on differently prepared data are
+    # not comparable): the preparation settings that decide them, and how many frames have
+    # the reading of their mirror (what the training flip uses)
+    prep = index['metainfo'].get('preparation', {})
+    rows = index['data_list']
+    landmarks = {k: prep.get(k) for k in ('landmarks_on_crop', 'mirrored_landmarks')}
+    landmarks['with_mirrored_reading'] = (f'{sum("landmarks_mirrored" in r for r in rows)}/'
+                                          f'{len(rows)}')
+    summary = dict(train_frames=len(train), held_out_frames=len(held), landmarks=landmarks,
                    held_out=[f'{r["identity"]}/{r["video"]}/{r["clip"]}/{r["frame"]}'
                              for r in held])
     return paths[0], paths[1], summary
@@ -538,6 +546,9 @@ def _fmt(v) -> str:
 def markdown(report: dict) -> str:
     lines = [f'# Learning check ({report["split"]["train_frames"]} training frames, '
              f'{report["split"]["held_out_frames"]} held out)', '']
+    if report['split'].get('landmarks'):
+        lines += ['data landmarks: ' + ', '.join(
+            f'{k} {v}' for k, v in report['split']['landmarks'].items()), '']
     for stage in ('stage1', 'stage2'):
         if stage not in report:
             continue

@@ -52,6 +52,12 @@ def test_train_only_then_resume_and_report_both_stages_against_trivial_baselines
     # every 4th frame of each clip of >= 8 frames is held out: 10 of carphone/pristine's 40,
     # 2 of carphone/distorted's 8; the single astronaut photo trains
     assert (split['train_frames'], split['held_out_frames']) == (37, 12)
+    # what the landmarks are: read on the crops, with the mirrored crops' reading on the 41
+    # frames where it is usable (not the pixelated ones)
+    assert split['landmarks'] == dict(landmarks_on_crop=True, mirrored_landmarks=True,
+                                      with_mirrored_reading='41/49')
+    assert 'data landmarks: landmarks_on_crop True, mirrored_landmarks True, ' \
+        'with_mirrored_reading 41/49' in (out / 'report.md').read_text()
     s1, s2 = report['stage1'], report['stage2']
     assert s1['train']['iterations'] > 0 and s2['train']['iterations'] > 0
     assert set(s1['results']) == {'raw', 'ema', 'mean face', 'nearest train frame (oracle)',
