@@ -52,3 +52,30 @@ def test_strict_packing_needs_the_synthesised_head(tmp_path):
                                                      dict(type='PackHead2SceneInputs')])
     with pytest.raises(KeyError, match='synthesis transform'):
         ds[0]
+
+
+def test_flipped_samples_take_the_mirrored_frames_reading(tmp_path):
+    """Stage 2's flip gives its landmarks as stage 1's does: the landmarker's reading of the
+    mirrored frame where the bundled sample's index has it (FaceFlip exchanges the two)."""
+    import json
+    import os.path as osp
+
+    from headswap.utils import register_all_modules
+    from tests.conftest import REPO
+    register_all_modules()
+    root = osp.join(REPO, 'data/sample')
+    ds = Head2SceneDataset(data_root=root, on_small_pool='skip',
+                           pipeline=[dict(type='LoadHead2SceneFrames'),
+                                     dict(type='FaceFlip', prob=1.0)])
+    rows = {r['img_path']: r for r in json.load(open(osp.join(root, 'index.json')))['data_list']}
+    checked = 0
+    np.random.seed(0)
+    for i in range(len(ds)):
+        out = ds[i]
+        row = rows[osp.relpath(out['img_path'], root).replace(osp.sep, '/')]
+        if 'landmarks_mirrored' not in row:
+            continue
+        np.testing.assert_allclose(out['target_landmarks'], row['landmarks_mirrored'], atol=1e-4)
+        np.testing.assert_allclose(out['target_landmarks_mirrored'], row['landmarks'], atol=1e-4)
+        checked += 1
+    assert checked >= 40

@@ -12,7 +12,10 @@ class LoadHead2SceneFrames(BaseTransform):
 
     Adds ``target_img``, ``target_parsing``, ``target_landmarks``,
     ``other_img``, ``other_parsing``, ``other_landmarks`` (numpy: RGB uint8
-    ``(H, W, 3)``, uint8 ``(H, W)`` labels, float32 ``(68, 2)``).
+    ``(H, W, 3)``, uint8 ``(H, W)`` labels, float32 ``(68, 2)``), and
+    ``target_landmarks_mirrored`` / ``other_landmarks_mirrored`` where the index has the
+    landmarker's reading of the mirrored frames (what :class:`FaceFlip` gives a flipped
+    sample).
     """
 
     def transform(self, results: dict) -> dict:
@@ -23,7 +26,8 @@ class LoadHead2SceneFrames(BaseTransform):
         results['other_parsing'] = read_labels(other['parsing_path'])
         results['img_shape'] = results['target_img'].shape[:2]
         for key, info in (('target_landmarks', results), ('other_landmarks', other)):
-            lm = read_landmarks(info)
-            if lm is not None:
-                results[key] = lm
+            for suffix in ('', '_mirrored'):
+                lm = read_landmarks(info, 'landmarks' + suffix)
+                if lm is not None:
+                    results[key + suffix] = lm
         return results
