@@ -62,9 +62,10 @@ DEFAULT_SETTINGS = dict(
     # than moved there from the source frame; the frame's are kept where that reading is
     # unusable (headswap.face.quality.read_crop_landmarks says why)
     landmarks_on_crop=True,
-    # also store what the landmarker reads on each crop's mirror (`landmarks_mirrored`), the
-    # landmarks training's horizontal flip (FaceFlip) gives a flipped sample (a landmarker is
-    # not mirror-symmetric; headswap.face.quality.read_mirrored_crop_landmarks)
+    # with landmarks_on_crop, also store what the landmarker reads on each crop's mirror
+    # (`landmarks_mirrored`), the landmarks training's horizontal flip (FaceFlip) gives a
+    # flipped sample (a landmarker is not mirror-symmetric;
+    # headswap.face.quality.read_mirrored_crop_landmarks)
     mirrored_landmarks=True,
     # min_face_size, min_face_fraction, several_faces_ratio, min_landmark_score, min_blur:
     # headswap.face.quality
@@ -376,10 +377,13 @@ class ClipProcessor:
             lms, crop_scores = read_crop_landmarks(self.landmarker, crops, lms, window,
                                                    s['min_landmark_score'])
         mirrored = [None] * len(pending)
-        if s['mirrored_landmarks']:
-            window = face_window(s['size'], s['crop_scale'], s['y_offset'])
+        if s['landmarks_on_crop'] and s['mirrored_landmarks']:
+            # a pair only where both readings are usable: a flipped sample must get the
+            # mirror of what an unflipped one gets, a crop reading, not the moved points
             points, ok = read_mirrored_crop_landmarks(self.landmarker, crops, window,
                                                       s['min_landmark_score'])
+            ok &= usable_landmarks(lms, np.asarray(crop_scores, np.float64),
+                                   s['min_landmark_score'])
             mirrored = [p if k else None for p, k in zip(points, ok)]
         maps = self.parser.parse(crops, lms)
         entries = []

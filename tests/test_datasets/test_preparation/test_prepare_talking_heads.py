@@ -203,7 +203,8 @@ def test_landmarks_are_those_the_crop_shows(tmp_path):
     gaps, written = {}, {}
     for on in (True, False):
         out = str(tmp_path / f'out_{on}')
-        prepare_dataset(src, out, dict(FAST, landmarks_on_crop=on, mirrored_landmarks=on),
+        # the mirrored reading is the pair of a crop reading: none with the moved points
+        prepare_dataset(src, out, dict(FAST, landmarks_on_crop=on, mirrored_landmarks=True),
                         progress=False, **OFFLINE_MODELS)
         rows = json.load(open(osp.join(out, 'index.json')))['data_list']
         crops = [cv2.imread(osp.join(out, r['img_path']))[..., ::-1].copy() for r in rows]
