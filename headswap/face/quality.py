@@ -34,14 +34,14 @@ threshold                 preparation  inference  meaning
 ========================  ===========  =========  ==============================================
 """
 import copy
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .alignment import five_points
 
 __all__ = ['PREPARATION_THRESHOLDS', 'INFERENCE_THRESHOLDS', 'face_sides', 'usable_landmarks',
-           'read_crop_landmarks', 'build_component']
+           'read_crop_landmarks', 'read_crop_landmarks_and_mirrored', 'build_component']
 
 PREPARATION_THRESHOLDS = dict(min_face_size=96.0, min_face_fraction=0.25,
                               several_faces_ratio=0.5, min_landmark_score=0.5, min_blur=15.0)
@@ -67,6 +67,15 @@ def usable_landmarks(landmarks: np.ndarray, scores: np.ndarray,
     return ok
 
 
+def _read_in_boxes(landmarker, images: Sequence[np.ndarray], boxes: np.ndarray,
+                   min_score: float) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``landmarker``'s ``(N, 68, 2)`` readings of ``images`` in ``boxes``, their ``(N,)``
+    scores and whether each is usable (:func:`usable_landmarks`)."""
+    lms, scores = landmarker.predict(list(images), np.asarray(boxes, np.float32))
+    lms, scores = np.asarray(lms, np.float64), np.asarray(scores, np.float64)
+    return lms, scores, usable_landmarks(lms, scores, min_score)
+
+
 def read_crop_landmarks(landmarker, crops: Sequence[np.ndarray], fallback: np.ndarray,
                         window: np.ndarray, min_score: float) -> Tuple[np.ndarray, np.ndarray]:
     """The landmarks of aligned ``crops``, read by ``landmarker`` in the face ``window``
@@ -83,16 +92,18 @@ def read_crop_landmarks(landmarker, crops: Sequence[np.ndarray], fallback: np.nd
     if len(crops) == 0:
         return fallback, np.zeros((0, ))
     boxes = np.repeat(np.asarray(window, np.float32)[None], len(crops), 0)
-    lms, scores = landmarker.predict(list(crops), boxes)
-    lms, scores = np.asarray(lms, np.float64), np.asarray(scores, np.float64)
-    ok = usable_landmarks(lms, scores, min_score)
+    lms, scores, ok = _read_in_boxes(landmarker, crops, boxes, min_score)
     return np.where(ok[:, None, None], lms, fallback), scores
 
 
-def read_mirrored_crop_landmarks(landmarker, crops: Sequence[np.ndarray], window: np.ndarray,
-                                 min_score: float) -> Tuple[np.ndarray, np.ndarray]:
-    """The landmarks ``landmarker`` reads on the left-right mirror of each aligned crop (in the
-    mirrored crop's pixels, iBUG order as read) and whether each reading is usable.
+def read_crop_landmarks_and_mirrored(landmarker, crops: Sequence[np.ndarray],
+                                     fallback: np.ndarray, window: np.ndarray,
+                                     min_score: float
+                                     ) -> Tuple[np.ndarray, np.ndarray, List[Optional[np.ndarray]]]:
+    """:func:`read_crop_landmarks`, and in the same landmarker call the reading of each
+    crop's left-right mirror (in the mirrored crop's pixels, iBUG order as read): a list with
+    ``None`` where either reading is unusable (a flipped sample must get the mirror of what
+    an unflipped one gets, a crop reading, not the moved points).
 
     Why: a landmarker is not exactly mirror-symmetric, so the reading of a mirrored crop
     differs from the mirrored reading (x -> W - 1 - x, left and right points exchanged) by a
@@ -100,19 +111,21 @@ def read_mirrored_crop_landmarks(landmarker, crops: Sequence[np.ndarray], window
     0.023 inter-ocular distances: half of the mean face's distance to its drivers).
     Training's horizontal flip (:class:`FaceFlip`) takes this reading where the data has
     it, so a flipped sample's landmarks are what the same landmarker reads on the flipped
-    image, as an unflipped sample's are. Returns ``(N, 68, 2)`` points and ``(N,)`` bools."""
+    image, as an unflipped sample's are."""
     import cv2
-    if len(crops) == 0:
-        return np.zeros((0, 68, 2)), np.zeros((0, ), bool)
+    fallback = np.asarray(fallback, np.float64)
+    n = len(crops)
+    if n == 0:
+        return fallback, np.zeros((0, )), []
     window = np.asarray(window, np.float32)
     width = crops[0].shape[1]
     mirrored_window = np.array([width - window[2], window[1], width - window[0], window[3]],
                                np.float32)
-    boxes = np.repeat(mirrored_window[None], len(crops), 0)
-    lms, scores = landmarker.predict([cv2.flip(np.ascontiguousarray(c), 1) for c in crops],
-                                     boxes)
-    lms, scores = np.asarray(lms, np.float64), np.asarray(scores, np.float64)
-    return lms, usable_landmarks(lms, scores, min_score)
+    images = list(crops) + [cv2.flip(np.ascontiguousarray(c), 1) for c in crops]
+    boxes = np.concatenate([np.repeat(window[None], n, 0), np.repeat(mirrored_window[None], n, 0)])
+    lms, scores, ok = _read_in_boxes(landmarker, images, boxes, min_score)
+    mirrored = [m if k and k_m else None for m, k, k_m in zip(lms[n:], ok[:n], ok[n:])]
+    return np.where(ok[:n, None, None], lms[:n], fallback), scores[:n], mirrored
 
 
 def build_component(cfg, device: Optional[str] = None):

@@ -11,7 +11,7 @@ from headswap.errors import UserError
 from headswap.face.alignment import (face_window, five_points, similarity_transform,
                                      smooth_points, template_points, transform_points)
 from headswap.face.quality import (PREPARATION_THRESHOLDS, build_component, face_sides,
-                                   read_crop_landmarks, read_mirrored_crop_landmarks,
+                                   read_crop_landmarks, read_crop_landmarks_and_mirrored,
                                    usable_landmarks)
 from headswap.utils.stages import run_stages
 from .atomic_io import atomic_write_image, remove_stale_tmp
@@ -65,7 +65,7 @@ DEFAULT_SETTINGS = dict(
     # with landmarks_on_crop, also store what the landmarker reads on each crop's mirror
     # (`landmarks_mirrored`), the landmarks training's horizontal flip (FaceFlip) gives a
     # flipped sample (a landmarker is not mirror-symmetric;
-    # headswap.face.quality.read_mirrored_crop_landmarks)
+    # headswap.face.quality.read_crop_landmarks_and_mirrored)
     mirrored_landmarks=True,
     # min_face_size, min_face_fraction, several_faces_ratio, min_landmark_score, min_blur:
     # headswap.face.quality
@@ -371,20 +371,14 @@ class ClipProcessor:
         s = self.settings
         crops = [p[1] for p in pending]
         lms = np.stack([p[2] for p in pending])
-        crop_scores = [None] * len(pending)
+        crop_scores = mirrored = [None] * len(pending)
         if s['landmarks_on_crop']:
             window = face_window(s['size'], s['crop_scale'], s['y_offset'])
-            lms, crop_scores = read_crop_landmarks(self.landmarker, crops, lms, window,
-                                                   s['min_landmark_score'])
-        mirrored = [None] * len(pending)
-        if s['landmarks_on_crop'] and s['mirrored_landmarks']:
-            # a pair only where both readings are usable: a flipped sample must get the
-            # mirror of what an unflipped one gets, a crop reading, not the moved points
-            points, ok = read_mirrored_crop_landmarks(self.landmarker, crops, window,
-                                                      s['min_landmark_score'])
-            ok &= usable_landmarks(lms, np.asarray(crop_scores, np.float64),
-                                   s['min_landmark_score'])
-            mirrored = [p if k else None for p, k in zip(points, ok)]
+            args = (self.landmarker, crops, lms, window, s['min_landmark_score'])
+            if s['mirrored_landmarks']:
+                lms, crop_scores, mirrored = read_crop_landmarks_and_mirrored(*args)
+            else:
+                lms, crop_scores = read_crop_landmarks(*args)
         maps = self.parser.parse(crops, lms)
         entries = []
         for (info, crop, _, blur), lm, crop_score, parsing, lm_mirrored in zip(
