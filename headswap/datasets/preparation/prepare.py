@@ -51,18 +51,30 @@ def _run_signature(settings: dict, models: dict) -> dict:
     return dict(settings={k: settings[k] for k in _OUTPUT_SETTINGS}, models=models)
 
 
+# settings added after folders were prepared without them: the value that does what those
+# folders' runs did (an older settings.json lacks the key)
+_ADDED_SETTINGS = dict(landmarks_on_crop=False, mirrored_landmarks=False)
+
+
 def _check_signature(out_root: str, signature: dict) -> None:
-    """Refuse to resume an output folder made with other settings."""
+    """Refuse to resume an output folder made with other settings. A folder prepared before a
+    setting of ``_ADDED_SETTINGS`` existed resumes with that setting at its old behaviour."""
     path = osp.join(out_root, '.shards', 'settings.json')
-    if osp.isfile(path):
-        old = read_json(path)
-        if old != signature:
-            diff = [kk for k in ('settings', 'models') for kk in
-                    set(old.get(k, {})) | set(signature[k])
-                    if old.get(k, {}).get(kk) != signature[k].get(kk)]
-            raise UserError(
-                f'{out_root}: was prepared with other settings ({", ".join(sorted(set(diff)))} '
-                f'differ; see {path}); resume with the same settings or use a new output folder')
+    if not osp.isfile(path):
+        return
+    old = read_json(path)
+    old = dict(old, settings={**_ADDED_SETTINGS, **old.get('settings', {})})
+    diff = sorted({kk for k in ('settings', 'models')
+                   for kk in set(old.get(k, {})) | set(signature[k])
+                   if old.get(k, {}).get(kk) != signature[k].get(kk)})
+    if not diff:
+        return
+    hint = ' '.join(f'preparation.{k}={old["settings"][k]!r}' for k in diff
+                    if k in signature['settings'] and k in old['settings'])
+    hint = f' (--cfg-options {hint})' if hint else ''
+    raise UserError(
+        f'{out_root}: was prepared with other settings ({", ".join(diff)} differ; see {path}); '
+        f'resume with the same settings{hint} or use a new output folder')
 
 
 def _init_worker(settings: dict, models: dict, threads: int, devices=None) -> None:

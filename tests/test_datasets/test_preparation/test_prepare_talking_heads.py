@@ -185,6 +185,30 @@ def test_other_settings_cannot_resume_the_same_folder(tmp_path):
                         **OFFLINE_MODELS)
 
 
+def test_a_folder_prepared_before_a_setting_existed_resumes_at_its_old_behaviour(tmp_path):
+    """settings.json of a folder prepared before landmarks_on_crop / mirrored_landmarks
+    existed lacks them: today's defaults refuse it with the options that resume it, and
+    those resume it (not 'differ' for ever, whatever the user passes)."""
+    from headswap.utils.cli import UserError
+    src = _stage(str(tmp_path / 'in'), ['a/v/00001.mp4'])
+    out = str(tmp_path / 'out')
+    prepare_dataset(src, out, dict(FAST, max_frames=2), progress=False, **OFFLINE_MODELS)
+    path = osp.join(out, '.shards', 'settings.json')
+    old = json.load(open(path))
+    for key in ('landmarks_on_crop', 'mirrored_landmarks'):
+        del old['settings'][key]
+    json.dump(old, open(path, 'w'))
+    with pytest.raises(UserError) as err:
+        prepare_dataset(src, out, dict(FAST, max_frames=2), progress=False, **OFFLINE_MODELS)
+    assert ('landmarks_on_crop, mirrored_landmarks differ' in str(err.value)
+            and 'preparation.landmarks_on_crop=False preparation.mirrored_landmarks=False'
+            in str(err.value))
+    summary = prepare_dataset(src, out, dict(FAST, max_frames=2, landmarks_on_crop=False,
+                                             mirrored_landmarks=False),
+                              progress=False, **OFFLINE_MODELS)
+    assert summary['clips_resumed'] == 1 and summary['clips_processed'] == 0
+
+
 def test_landmarks_are_those_the_crop_shows(tmp_path):
     """The stored landmarks are a reading of the written crop (in its face window), not the
     source frame's moved into it: on the 176x144 clip the two differ by several crop pixels
