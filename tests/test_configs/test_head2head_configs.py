@@ -120,7 +120,13 @@ def test_ten_minute_sample_config_is_the_landmark_config_with_a_schedule():
     schedule = ('gan_warmup', 'gan_rampup', 'discriminator_start', 'ema')
     rest = {k: v for k, v in cfg.model.items() if k not in schedule}
     assert rest == {k: v for k, v in base.model.items() if k not in schedule}
-    assert cfg.train_dataloader == base.train_dataloader
+    # the base's data, with the flip's probability 0 (a one-clip fit: no driver is mirrored)
+    # and at the index its ablation option names (pipeline.1.prob=0.5 puts it back)
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    assert pipeline[1] == dict(type='FaceFlip', prob=0.0)
+    flipped = copy.deepcopy(cfg.train_dataloader)
+    flipped.dataset.pipeline[1].prob = 0.5
+    assert flipped == base.train_dataloader
     # the learning rate: held for the first half, then down to 1% of it at the last step
     for name, group in cfg.optim_wrapper.items():
         if not isinstance(group, dict) or 'optimizer' not in group:
