@@ -52,14 +52,16 @@ class AlignerLosses:
 
     def generator_losses(self, real: torch.Tensor, fake: torch.Tensor, fake_mask: torch.Tensor,
                          gt_mask: Optional[torch.Tensor] = None,
-                         with_discriminator: bool = True) -> Dict[str, torch.Tensor]:
+                         with_discriminator: bool = True,
+                         l1_weight: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
         """Eqs. 1, 2, 3, 5 and the mask loss; D is used as a fixed function.
         ``with_discriminator=False``: the terms that need D_A (``loss_g_adv``,
-        ``loss_disc_fm``) are left out, and D_A is not run."""
+        ``loss_disc_fm``) are left out, and D_A is not run. ``l1_weight``: ``(B, 1, H, W)``
+        per-pixel weights of the L1 term (its weighted mean), or None (its plain mean)."""
         losses = self.losses
         out: Dict[str, torch.Tensor] = {}
         if 'l1' in losses:
-            out['loss_l1'] = losses['l1'](fake, real)
+            out['loss_l1'] = losses['l1'](fake, real, l1_weight)
         if 'vgg' in losses:
             with torch.no_grad():
                 vgg_real = self.vgg(real)

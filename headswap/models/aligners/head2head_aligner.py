@@ -12,7 +12,7 @@ from headswap.structures.pixels import to_uint8 as _to_uint8
 from ..base_models import TwoPlayerGAN, count_skipped, take_ema_weights
 from ..base_models import build_module as _build
 from ..base_models import unwrap as _unwrap
-from ..layers import ForeachExponentialMovingAverage
+from ..layers import ForeachExponentialMovingAverage, resize_maps
 from .aligner_losses import ADVERSARIAL_TERMS, AlignerLosses
 from .cuda_graphs import GraphedPasses, graphs_usable
 from .diagnostics import DriverSensitivityWindow, grad_norms
@@ -90,6 +90,11 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
             stage 2 replaces anyway and which pose and expression cannot predict,
             is not learned. Needs ``gt_mask`` in training.
         background: Value in [-1, 1] of the flat background of ``'head'``.
+        l1_landmark_weight: Extra weight of the L1 term (eq. 1) around the target's
+            landmarks: each pixel counts ``1 + l1_landmark_weight * m``, ``m`` the largest of
+            the ``landmark_map``'s heat maps there (1 on a landmark), over the weights' sum
+            (so the loss stays a mean). 0 (the paper): a plain mean. Needs a ``landmark_map``
+            and ``driver_landmarks`` (in self-reenactment, the target's). Not in the paper.
         gan_warmup: Training iterations (the Runner's, so resumes keep count) during which
             the generator side is updated by the reconstruction terms only: the
             adversarial and D_A feature-matching terms are computed and logged (from
@@ -138,7 +143,8 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
                      type='IdentityHidingAugmentation'),
                  pose_augmentation: Optional[ModuleCfg] = None,
                  landmark_map: Optional[ModuleCfg] = None, reconstruct: str = 'frame',
-                 background: float = -1.0, gan_warmup: int = 0, gan_rampup: int = 0,
+                 background: float = -1.0, l1_landmark_weight: float = 0.0,
+                 gan_warmup: int = 0, gan_rampup: int = 0,
                  discriminator_start: int = 0, diagnostics_window: int = 32,
                  ema: Optional[dict] = None, test_use_ema: bool = True,
                  init_from_ema: bool = False, cuda_graphs: bool = False,
@@ -167,6 +173,11 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
         if not -1 <= background <= 1:
             raise ValueError(f'background must be in [-1, 1], got {background}')
         self.reconstruct, self.background = reconstruct, float(background)
+        if l1_landmark_weight < 0 or (l1_landmark_weight and self.landmark_map is None):
+            raise ValueError(f'l1_landmark_weight must be >= 0 and needs a landmark_map (the '
+                             f'heat maps it weights by), got {l1_landmark_weight} with '
+                             f'landmark_map={landmark_map}')
+        self.l1_landmark_weight = float(l1_landmark_weight)
         for name, value in (('gan_warmup', gan_warmup), ('gan_rampup', gan_rampup),
                             ('discriminator_start', discriminator_start)):
             if value < 0:
@@ -373,14 +384,18 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
                                        fake.detach())
             d_applied = self._update(d_wrapper, d_out['loss_d_adv'])
 
+        # the optional tensors of generator_losses, by name (a graphed pass takes tensors)
+        optional = {k: v for k, v in (('gt_mask', gt_mask),
+                                      ('l1_weight', self._l1_weight(lms, real))) if v is not None}
         with self._generator_context(g_wrapper):
             # D is a fixed function here: left out of the modules, so no weight grads
             g_out = self._run_pass(
-                graphs, 'generator_losses' if d_on else 'generator_losses_without_d',
-                functools.partial(self.generator_losses, with_discriminator=d_on),
+                graphs, '_'.join(['generator_losses', *(() if d_on else ('without_d', )),
+                                  *(('l1_weight', ) if 'l1_weight' in optional else ())]),
+                functools.partial(self._named_generator_losses, tuple(optional), d_on),
                 {n: getattr(self, n) for n in ('vgg', 'identity_encoder')
                  if getattr(self, n) is not None},
-                real, fake, fake_mask, *(() if gt_mask is None else (gt_mask, )))
+                real, fake, fake_mask, *optional.values())
             adv = self._adversarial_weight()
             # the adversarial terms: left out at 0, scaled inside the ramp, as they are at 1
             g_loss = sum(v * adv if k in ADVERSARIAL_TERMS and adv < 1 else v
@@ -405,6 +420,25 @@ class Head2HeadAligner(AlignerLosses, TwoPlayerGAN):
         if graphs is not None:  # a count that keeps growing means shapes keep changing
             log['cuda_graph_recordings'] = torch.tensor(float(graphs.recordings))
         return log
+
+    def _named_generator_losses(self, names: Tuple[str, ...], with_discriminator: bool,
+                                real: torch.Tensor, fake: torch.Tensor, fake_mask: torch.Tensor,
+                                *optional: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """:meth:`generator_losses` with its optional tensors passed in the order of
+        ``names``."""
+        return self.generator_losses(real, fake, fake_mask, with_discriminator=with_discriminator,
+                                     **dict(zip(names, optional)))
+
+    def _l1_weight(self, lms: tuple, real: torch.Tensor) -> Optional[torch.Tensor]:
+        """``(B, 1, H, W)`` per-pixel weights of the L1 term, or None (``l1_landmark_weight``
+        0): 1 plus the weight times the largest heat map of the landmarks ``lms``."""
+        if not self.l1_landmark_weight:
+            return None
+        if not lms:
+            raise ValueError('l1_landmark_weight needs driver_landmarks in every training sample')
+        heat = self.landmark_map(lms[0]).amax(dim=1, keepdim=True)
+        heat = resize_maps(heat, real.shape[-2:])
+        return (1.0 + self.l1_landmark_weight * heat).to(real.dtype)
 
     @staticmethod
     def _run_pass(graphs: Optional[GraphedPasses], name: str, fn, modules: Dict[str, nn.Module],

@@ -129,3 +129,38 @@ def test_pose_augmentation_moves_the_landmarks_the_generator_sees(cfg, rotation)
         assert moved > 0.01
     else:
         assert moved < 1e-5
+
+
+def test_l1_landmark_weight_weights_the_pixels_at_the_targets_landmarks(cfg):
+    """``l1_landmark_weight``: the logged L1 is the mean weighted by 1 + w * (largest heat
+    map), at the landmarks the generator is given; 0 gives the plain mean of the same pass."""
+    data = _batch()
+    logs = {}
+    for w in (0.0, 4.0):
+        model_cfg = copy.deepcopy(cfg.model)
+        model_cfg.update(l1_landmark_weight=w, driver_augmentation=None)
+        torch.manual_seed(0)
+        model = MODELS.build(model_cfg).train()
+        seen = []
+        model.losses['l1'].register_forward_hook(
+            lambda m, args, out: seen.append([a if a is None else a.detach().clone()
+                                              for a in args]))
+        logs[w] = model.train_step(copy.deepcopy(data), optim_for(cfg, model))
+        fake, real, weight = seen[0]
+        diff = (fake - real).abs()
+        if w == 0:
+            assert weight is None
+            assert torch.allclose(logs[w]['loss_l1'], model.losses['l1'].loss_weight * diff.mean())
+            continue
+        lms = model.data_preprocessor(copy.deepcopy(data))['inputs']['driver_landmarks']
+        heat = model.landmark_map(lms).amax(1, keepdim=True)  # 32 px maps: the image's grid
+        assert torch.allclose(weight, 1 + w * heat)
+        assert float(weight.amax()) > 1 + 0.9 * w and float(weight.amin()) < 1.01
+        expected = (diff * weight).sum() / weight.expand_as(diff).sum()
+        assert torch.allclose(logs[w]['loss_l1'], model.losses['l1'].loss_weight * expected)
+        assert not torch.allclose(logs[w]['loss_l1'], logs[0.0]['loss_l1'])
+    bad = copy.deepcopy(cfg.model)
+    bad.update(landmark_map=None, l1_landmark_weight=1.0)
+    bad.generator.cond_channels = 0
+    with pytest.raises(ValueError, match='l1_landmark_weight'):
+        MODELS.build(bad)
