@@ -15,13 +15,26 @@
 #   headswap/face/providers/packaged_models.py finds them (only the files: mediapipe itself
 #   needs numpy < 2 and protobuf < 5, which such a host may not have);
 # * MODELS_DIR: the three files benchmark_inference.py --models-dir takes, flat.
+#
+# --build-mmcv PYTHON: also build mmcv's wheel HERE, with PYTHON (of --python-version) in a
+# scratch venv holding the host's torch (--host-torch, default 2.11.0, with --host-torchvision,
+# default 0.26.0: what the device hosts run, .library/device/KINDS.md), and put it into
+# WHEEL_DIR, so that the host installs it instead of compiling mmcv (~60 s of its time; ~5 min
+# on 2 cores here). A wheel that does not import there (another torch) is rebuilt there from
+# the source archive, as without it.
 set -euo pipefail
 POS=()
 PYVER=3.12
+BUILD_PY=
+HOST_TORCH=2.11.0
+HOST_TV=0.26.0
 while [ $# -gt 0 ]; do
     case $1 in
     --python-version) PYVER=$2; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --build-mmcv) BUILD_PY=$2; shift 2 ;;
+    --host-torch) HOST_TORCH=$2; shift 2 ;;
+    --host-torchvision) HOST_TV=$2; shift 2 ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) POS+=("$1"); shift ;;
     esac
 done
@@ -63,4 +76,15 @@ for pkg, files in WANTED.items():
     open(os.path.join(stub, pkg, '__init__.py'), 'w').close()
 print(f'prepare_gpu_carry: model files in {stub} and {models}')
 PYEOF
+if [ -n "$BUILD_PY" ]; then
+    "$BUILD_PY" -c "import sys; v = '%d.%d' % sys.version_info[:2]; assert v == '$PYVER', \
+        f'--build-mmcv: {sys.executable} is Python {v}, the wheels are for $PYVER'"
+    VENV=$TMP/venv
+    "$BUILD_PY" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install -q "torch==$HOST_TORCH" "torchvision==$HOST_TV" \
+        "setuptools<82" wheel numpy opencv-python-headless rich pyyaml  # what mmcv, mmengine import
+    rm -f "$WHEELS"/mmcv-*.whl
+    PYTHON=$VENV/bin/python MMCV_WHEEL_OUT=$WHEELS \
+        bash "$HERE/offline_install.sh" "$WHEELS" --target "$TMP/site"
+fi
 du -sh "$WHEELS" "$STUB" "$MODELS"
