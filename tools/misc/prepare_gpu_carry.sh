@@ -19,7 +19,7 @@
 # --build-mmcv PYTHON: also build mmcv's wheel HERE, with PYTHON (of --python-version) in a
 # scratch venv holding the host's torch (--host-torch, default 2.11.0, with --host-torchvision,
 # default 0.26.0: what the device hosts run, .library/device/KINDS.md), and put it into
-# WHEEL_DIR, so that the host installs it instead of compiling mmcv (~60 s of its time; ~5 min
+# WHEEL_DIR, so that the host installs it instead of compiling mmcv (~60 s of its time; 8.5 min
 # on 2 cores here). A wheel that does not import there (another torch) is rebuilt there from
 # the source archive, as without it.
 set -euo pipefail
