@@ -6,6 +6,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 
 from headswap.registry import DATASETS
+from .transforms.frame_io import LANDMARK_KEYS
 
 __all__ = ['TalkingHeadDataset']
 
@@ -141,5 +142,5 @@ class TalkingHeadDataset(BaseDataset):
     def frame_info(info: dict) -> dict:
         """The fields of one frame that transforms read."""
         return {k: info[k] for k in ('identity', 'video', 'clip', 'frame', 'img_path',
-                                     'parsing_path', 'landmarks', 'landmarks_mirrored')
+                                     'parsing_path', *LANDMARK_KEYS)
                 if k in info}

@@ -3,6 +3,7 @@ from mmcv.transforms import BaseTransform
 
 from headswap.registry import TRANSFORMS
 from headswap.structures.face_labels import ibug68_flip_index, parsing_flip_lut
+from .frame_io import MIRRORED
 
 __all__ = ['FaceFlip']
 
@@ -81,8 +82,8 @@ class FaceFlip(BaseTransform):
             elif key.endswith('_parsings'):
                 results[key] = [self._mirror_labels(v) for v in value]
         for key in list(results):
-            if key.endswith('_landmarks') and key + '_mirrored' in results:
-                other = key + '_mirrored'
+            if key.endswith('_landmarks') and key + MIRRORED in results:
+                other = key + MIRRORED
                 results[key], results[other] = results[other], results[key]
             elif key.endswith('_landmarks'):
                 if width is None:

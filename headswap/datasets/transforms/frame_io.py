@@ -6,7 +6,13 @@ import numpy as np
 
 from headswap.utils.media_io import imread_labels, imread_rgb
 
-__all__ = ['read_rgb', 'read_labels', 'read_landmarks', 'to_image_tensor', 'to_label_tensor']
+__all__ = ['MIRRORED', 'LANDMARK_KEYS', 'read_rgb', 'read_labels', 'read_landmarks',
+           'landmark_fields', 'stacked_landmark_fields', 'to_image_tensor', 'to_label_tensor']
+
+#: suffix of the landmarks read on the mirrored frame (``FaceFlip`` swaps them in)
+MIRRORED = '_mirrored'
+#: an index entry's landmark fields: the frame's reading, and the mirrored frame's
+LANDMARK_KEYS = ('landmarks', 'landmarks' + MIRRORED)
 
 
 def _missing(path: str, what: str) -> FileNotFoundError:
@@ -43,6 +49,25 @@ def read_landmarks(info: dict, key: str = 'landmarks') -> Optional[np.ndarray]:
     reading of the mirrored frame), or None."""
     lm = info.get(key)
     return None if lm is None else np.asarray(lm, dtype=np.float32)
+
+
+def landmark_fields(info: dict, prefix: str) -> dict:
+    """``{prefix}_landmarks`` and ``{prefix}_landmarks_mirrored`` of one index entry, those
+    it has."""
+    fields = {f'{prefix}_{key}': read_landmarks(info, key) for key in LANDMARK_KEYS}
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def stacked_landmark_fields(infos: list, prefix: str) -> dict:
+    """``(K, 68, 2)`` ``{prefix}_landmarks`` (and ``..._mirrored``) of K index entries, each
+    field only where every entry has it."""
+    fields = {}
+    for key in LANDMARK_KEYS:
+        lms = [read_landmarks(info, key) for info in infos]
+        if all(x is not None for x in lms):
+            fields[f'{prefix}_{key}'] = (
+                np.stack(lms) if lms else np.zeros((0, 68, 2), np.float32))
+    return fields
 
 
 def to_image_tensor(img: np.ndarray):

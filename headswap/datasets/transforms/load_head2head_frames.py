@@ -1,8 +1,7 @@
-import numpy as np
 from mmcv.transforms import BaseTransform
 
 from headswap.registry import TRANSFORMS
-from .frame_io import read_labels, read_landmarks, read_rgb
+from .frame_io import landmark_fields, read_labels, read_rgb, stacked_landmark_fields
 
 __all__ = ['LoadHead2HeadFrames']
 
@@ -30,19 +29,12 @@ class LoadHead2HeadFrames(BaseTransform):
         results['gt_img'] = target
         results['driver_img'] = target.copy()
         results['img_shape'] = target.shape[:2]
-        for suffix in ('', '_mirrored'):
-            lm = read_landmarks(results, 'landmarks' + suffix)
-            if lm is not None:
-                results['gt_landmarks' + suffix] = lm
+        results.update(landmark_fields(results, 'gt'))
         if self.with_parsing:
             results['gt_parsing'] = read_labels(results['parsing_path'])
         sources = results['sources']
         results['source_imgs'] = [read_rgb(s['img_path']) for s in sources]
-        for suffix in ('', '_mirrored'):
-            lms = [read_landmarks(s, 'landmarks' + suffix) for s in sources]
-            if all(x is not None for x in lms):
-                results['source_landmarks' + suffix] = (
-                    np.stack(lms) if lms else np.zeros((0, 68, 2), np.float32))
+        results.update(stacked_landmark_fields(sources, 'source'))
         if self.with_source_parsing:
             results['source_parsings'] = [read_labels(s['parsing_path']) for s in sources]
         return results

@@ -1,7 +1,7 @@
 from mmcv.transforms import BaseTransform
 
 from headswap.registry import TRANSFORMS
-from .frame_io import read_labels, read_landmarks, read_rgb
+from .frame_io import landmark_fields, read_labels, read_rgb
 
 __all__ = ['LoadHead2SceneFrames']
 
@@ -25,9 +25,6 @@ class LoadHead2SceneFrames(BaseTransform):
         results['other_img'] = read_rgb(other['img_path'])
         results['other_parsing'] = read_labels(other['parsing_path'])
         results['img_shape'] = results['target_img'].shape[:2]
-        for key, info in (('target_landmarks', results), ('other_landmarks', other)):
-            for suffix in ('', '_mirrored'):
-                lm = read_landmarks(info, 'landmarks' + suffix)
-                if lm is not None:
-                    results[key + suffix] = lm
+        results.update(landmark_fields(results, 'target'))
+        results.update(landmark_fields(other, 'other'))
         return results

@@ -3,6 +3,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from headswap.registry import TRANSFORMS
+from .frame_io import LANDMARK_KEYS
 
 __all__ = ['ResizeFrames']
 
@@ -53,7 +54,7 @@ class ResizeFrames(BaseTransform):
         if shape is not None:
             scale = np.array([self.size / shape[1], self.size / shape[0]], np.float32)
             for key in list(results):
-                if key.endswith(('_landmarks', '_landmarks_mirrored')):
+                if key.endswith(tuple('_' + k for k in LANDMARK_KEYS)):
                     results[key] = np.asarray(results[key], np.float32) * scale
             results['img_shape'] = (self.size, self.size)
         return results
