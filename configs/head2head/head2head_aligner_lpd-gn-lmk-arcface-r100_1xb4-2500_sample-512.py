@@ -33,7 +33,7 @@ param_scheduler = [
 # no flip (prob 0; `train_dataloader.dataset.pipeline.1.prob=0.5` puts it back): a fit to one
 # clip is short of steps, not of data, and no held-out driver of the clip is mirrored. On the
 # quick start's tiny landmark config (32 px, 1000 steps on the CPU, three seeds) the flip cost
-# 1.1-2.1 dB of head PSNR and raised the landmark distance from 0.059-0.074 to 0.086-0.100
+# 1.1-2.1 dB of head PSNR and raised the landmark distance from 0.060-0.076 to 0.080-0.100
 # (the mean face's: 0.073); at 512 on a GPU not measured yet (docs/en/stage1_learning.md)
 train_dataloader = dict(dataset=dict(pipeline=[
     dict(type='LoadHead2HeadFrames', with_parsing=True),
