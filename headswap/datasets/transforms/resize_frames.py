@@ -5,6 +5,8 @@ from mmcv.transforms import BaseTransform
 from headswap.registry import TRANSFORMS
 from .frame_io import LANDMARK_KEYS
 
+_LANDMARK_SUFFIXES = tuple('_' + key for key in LANDMARK_KEYS)  # gt_landmarks, ..._mirrored
+
 __all__ = ['ResizeFrames']
 
 
@@ -54,7 +56,7 @@ class ResizeFrames(BaseTransform):
         if shape is not None:
             scale = np.array([self.size / shape[1], self.size / shape[0]], np.float32)
             for key in list(results):
-                if key.endswith(tuple('_' + k for k in LANDMARK_KEYS)):
+                if key.endswith(_LANDMARK_SUFFIXES):
                     results[key] = np.asarray(results[key], np.float32) * scale
             results['img_shape'] = (self.size, self.size)
         return results
